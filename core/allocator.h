@@ -1,0 +1,35 @@
+#pragma once
+/// The caching allocator behind tensor storage. Blocks are 64-byte aligned and
+/// grouped in size classes (four per power of two); a freed block goes to its
+/// class's free list and is reused for the next request of that class, so
+/// producing an output of a size seen before never reaches the OS.
+/// Thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lamina {
+
+struct AllocatorStats {
+  std::int64_t allocations = 0;     ///< requests served
+  std::int64_t cache_hits = 0;      ///< requests served from a free list
+  std::int64_t bytes_in_use = 0;    ///< bytes handed out and not yet freed (class sizes)
+  std::int64_t bytes_cached = 0;    ///< bytes held in free lists
+};
+
+/// Returns a 64-byte-aligned block of at least `nbytes` bytes (never null;
+/// throws std::bad_alloc when the system is out of memory).
+void* cached_allocate(std::size_t nbytes);
+/// Gives back a block from cached_allocate; `nbytes` must be the requested size.
+void cached_deallocate(void* p, std::size_t nbytes) noexcept;
+/// Snapshot of the counters.
+AllocatorStats allocator_stats();
+/// Returns every cached block to the system.
+void empty_cache();
+
+namespace detail {
+/// Size actually reserved for a request (the size class), exposed for tests.
+std::size_t allocation_size_class(std::size_t nbytes);
+}  // namespace detail
+
+}  // namespace lamina

@@ -1,0 +1,41 @@
+#pragma once
+// Internal: thread-parallel loops over oneTBB that stay serial for small work,
+// so tiny tensors never pay for waking threads.
+
+#include <cstdint>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+
+#include "lamina/core/threading.h"
+
+namespace lamina::detail {
+
+/// Calls f(begin, end) over [0, n) in pieces of at least `grain` elements.
+/// Runs inline when n <= grain or only one thread is allowed. `f` must be
+/// safe to call concurrently on disjoint ranges.
+template <class F>
+void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
+  if (n <= 0) return;
+  if (n <= grain || get_num_threads() == 1) {
+    f(std::int64_t{0}, n);
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<std::int64_t>(0, n, grain),
+      [&f](const tbb::blocked_range<std::int64_t>& r) { f(r.begin(), r.end()); },
+      tbb::static_partitioner{});
+}
+
+/// Calls f(chunk) for every chunk index in [0, chunks), possibly in parallel.
+/// Used with a chunking fixed by the data size (never by the thread count),
+/// so per-chunk partial results are identical for any number of threads.
+template <class F>
+void parallel_chunks(std::int64_t chunks, F&& f) {
+  parallel_for(chunks, 1, [&f](std::int64_t b, std::int64_t e) {
+    for (std::int64_t c = b; c < e; ++c) f(c);
+  });
+}
+
+}  // namespace lamina::detail

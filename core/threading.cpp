@@ -1,0 +1,57 @@
+#include "lamina/core/threading.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <tbb/global_control.h>
+
+#include "lamina/core/error.h"
+
+namespace lamina {
+
+namespace {
+
+struct ThreadLimit {
+  std::mutex mutex;
+  std::unique_ptr<tbb::global_control> control;
+  std::atomic<int> value{0};
+
+  ThreadLimit() {
+    int n = static_cast<int>(std::thread::hardware_concurrency());
+    if (const char* env = std::getenv("LAMINA_NUM_THREADS")) {
+      char* end = nullptr;
+      long v = std::strtol(env, &end, 10);
+      if (end != env && *end == '\0' && v >= 1 && v <= 4096) n = static_cast<int>(v);
+    }
+    apply(n < 1 ? 1 : n);
+  }
+  void apply(int n) {
+    control.reset();  // only one control of this kind should be alive at a time
+    control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(n));
+    value.store(n, std::memory_order_relaxed);
+  }
+};
+
+ThreadLimit& limit() {
+  static ThreadLimit l;
+  return l;
+}
+
+}  // namespace
+
+void set_num_threads(int n) {
+  LAMINA_CHECK(n >= 1, ValueError, "[set_num_threads] expected n >= 1, got ", n);
+  auto& l = limit();
+  std::lock_guard lock(l.mutex);
+  l.apply(n);
+}
+
+int get_num_threads() {
+  return limit().value.load(std::memory_order_relaxed);
+}
+
+}  // namespace lamina

@@ -1,0 +1,3 @@
+#pragma once
+/// lamina umbrella header: includes every public header of every module.
+#include "lamina/core/lamina_core.h"
