@@ -288,11 +288,13 @@ void log_softmax_row(const T* x, T* y, std::int64_t n) {
   std::int64_t i = 0;
   for (; i + W <= n; i += W) acc += xsimd::exp(B::load_unaligned(x + i) - mb);
   if (i < n) acc += xsimd::exp(load_partial<B>(x + i, n - i, -std::numeric_limits<T>::infinity()) - mb);
+  // y = (x - max) - log(sum): x - max is exact, so the largest logit gets
+  // exactly -log(sum) even when |max| is large.
   // __builtin_log, not std::log: no inline library code in ISA-specific units.
-  const T lse = m + static_cast<T>(__builtin_log(static_cast<double>(horizontal<B, SumOp<T>>(acc))));
-  const B lb(lse);
-  for (i = 0; i + W <= n; i += W) (B::load_unaligned(x + i) - lb).store_unaligned(y + i);
-  for (; i < n; ++i) y[i] = x[i] - lse;
+  const T log_sum = static_cast<T>(__builtin_log(static_cast<double>(horizontal<B, SumOp<T>>(acc))));
+  const B lb(log_sum);
+  for (i = 0; i + W <= n; i += W) ((B::load_unaligned(x + i) - mb) - lb).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] = (x[i] - m) - log_sum;
 }
 
 template <class Arch, class T>

@@ -1,0 +1,55 @@
+// The caching allocator: size classes, reuse, alignment, thread safety.
+#include <thread>
+
+#include "test_util.h"
+
+namespace lamina {
+namespace {
+
+TEST(Allocator, SizeClassesWasteAtMostAQuarter) {
+  for (std::size_t n : {1ul, 63ul, 64ul, 65ul, 300ul, 1000ul, 4097ul, 1ul << 20, (1ul << 26) + 1}) {
+    const std::size_t c = detail::allocation_size_class(n);
+    EXPECT_GE(c, n);
+    EXPECT_LE(c, std::max<std::size_t>(64, n + n / 4 + 64));
+    EXPECT_EQ(c % 64, 0u);
+  }
+}
+
+TEST(Allocator, FreedBlocksAreReused) {
+  void* p = cached_allocate(40'000'000);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 64, 0u);
+  cached_deallocate(p, 40'000'000);
+  const auto before = allocator_stats();
+  void* q = cached_allocate(39'999'000);  // same size class
+  const auto after = allocator_stats();
+  EXPECT_EQ(q, p);
+  EXPECT_EQ(after.cache_hits, before.cache_hits + 1);
+  cached_deallocate(q, 39'999'000);
+}
+
+TEST(Allocator, TensorOfSeenSizeHitsCache) {
+  { Tensor warm = core::relu(ones({1000000})); }
+  Tensor x = ones({1000000});
+  const auto before = allocator_stats();
+  Tensor y = core::relu(x);
+  const auto after = allocator_stats();
+  EXPECT_EQ(after.allocations - before.allocations, 1);
+  EXPECT_EQ(after.cache_hits - before.cache_hits, 1);
+}
+
+TEST(Allocator, ConcurrentUse) {
+  auto work = [] {
+    for (int i = 0; i < 2000; ++i) {
+      Tensor t = empty({(i % 37) * 100 + 1});
+      t.fill_(1);
+    }
+  };
+  std::thread a(work), b(work);
+  a.join();
+  b.join();
+  empty_cache();
+  EXPECT_EQ(allocator_stats().bytes_cached, 0);
+}
+
+}  // namespace
+}  // namespace lamina

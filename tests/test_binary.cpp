@@ -1,0 +1,172 @@
+// Binary kernels against a stride-arithmetic reference: every broadcasting
+// pattern, non-contiguous operands, every ISA, ints, comparisons, where,
+// in-place/out forms, and pinned error messages.
+#include <cmath>
+
+#include "test_util.h"
+
+namespace lamina {
+namespace {
+
+using testing::expect_close;
+using testing::reference_binary;
+
+struct BinaryCase {
+  const char* name;
+  Tensor (*op)(const Tensor&, const Tensor&);
+  double (*ref)(double, double);
+};
+
+const std::vector<BinaryCase>& cases() {
+  static const std::vector<BinaryCase> v = {
+      {"add", core::add, [](double a, double b) { return a + b; }},
+      {"sub", core::sub, [](double a, double b) { return a - b; }},
+      {"mul", core::mul, [](double a, double b) { return a * b; }},
+      {"div", core::div, [](double a, double b) { return a / b; }},
+      {"pow", core::pow, [](double a, double b) { return std::pow(a, b); }},
+      {"maximum", core::maximum, [](double a, double b) { return std::max(a, b); }},
+      {"minimum", core::minimum, [](double a, double b) { return std::min(a, b); }},
+  };
+  return v;
+}
+
+// Shape pairs covering equal shapes, scalars on either side, row and column
+// vectors, rank differences and two-sided broadcasting.
+const std::vector<std::pair<Shape, Shape>>& shape_pairs() {
+  static const std::vector<std::pair<Shape, Shape>> v = {
+      {{17}, {17}},          {{1023}, {1023}},      {{0}, {0}},           {{7, 5}, {}},
+      {{}, {7, 5}},          {{1}, {100003}},       {{128, 10}, {10}},    {{10}, {128, 10}},
+      {{33, 17}, {33, 1}},   {{4, 1, 5}, {3, 1}},   {{2, 3, 4, 5}, {3, 1, 5}}, {{1, 6}, {5, 1}},
+      {{300, 257}, {257}},   {{5, 0, 3}, {1, 3}},
+  };
+  return v;
+}
+
+class BinaryTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(BinaryTest, BroadcastingPatternsMatchReference) {
+  const DType dt = GetParam();
+  for (const auto& [sa, sb] : shape_pairs()) {
+    SCOPED_TRACE("a=" + sa.str() + " b=" + sb.str());
+    Tensor a = uniform(sa, 0.5, 2.0, 11, dt);
+    Tensor b = uniform(sb, -2.0, 2.0, 12, dt);
+    const Shape out_shape = core::broadcast_shapes(sa, sb);
+    for (const auto& c : cases()) {
+      SCOPED_TRACE(c.name);
+      auto want = reference_binary(a, b, out_shape, c.ref);
+      testing::for_each_isa([&] {
+        Tensor got = c.op(a, b);
+        ASSERT_EQ(got.shape(), out_shape);
+        expect_close(got, want, dt == DType::float32 ? 4e-6 : 1e-12, 1e-30);
+      });
+    }
+  }
+}
+
+TEST_P(BinaryTest, NonContiguousOperands) {
+  const DType dt = GetParam();
+  Tensor base_a = uniform({40, 30}, 0.5, 2, 1, dt), base_b = uniform({30, 40}, 0.5, 2, 2, dt);
+  Tensor a = base_a.slice(0, 1, 40, 3);          // (13, 30), row stride 90
+  Tensor b = base_b.t().slice(0, 0, 13);         // (13, 30) transposed view
+  Tensor col = base_b.select(1, 5).slice(0, 0, 13).unsqueeze(1);  // (13, 1) strided column
+  for (const auto& c : cases()) {
+    SCOPED_TRACE(c.name);
+    expect_close(c.op(a, b), reference_binary(a, b, a.shape(), c.ref), 4e-6, 1e-30);
+    expect_close(c.op(a, col), reference_binary(a, col, a.shape(), c.ref), 4e-6, 1e-30);
+    expect_close(c.op(b.t(), a.t()), reference_binary(b.t(), a.t(), Shape{30, 13}, c.ref), 4e-6, 1e-30);
+  }
+}
+
+TEST_P(BinaryTest, OneAndTwoThreadsBitwiseEqual) {
+  const DType dt = GetParam();
+  Tensor a = uniform({513, 1001}, 0.5, 2, 5, dt), row = uniform({1001}, 0.5, 2, 6, dt);
+  for (const auto& c : cases()) {
+    SCOPED_TRACE(c.name);
+    testing::expect_thread_invariant([&] { return c.op(a, row); });
+    testing::expect_thread_invariant([&] { return c.op(a, a); });
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Floats, BinaryTest, ::testing::Values(DType::float32, DType::float64),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+TEST(Binary, ScalarOverloads) {
+  Tensor x = Tensor::from({1.f, 2.f, 4.f});
+  expect_close(core::add(x, 1.0), {2, 3, 5}, 0, 0);
+  expect_close(core::sub(x, 1.0), {0, 1, 3}, 0, 0);
+  expect_close(core::mul(x, 2.0), {2, 4, 8}, 0, 0);
+  expect_close(core::div(x, 2.0), {0.5, 1, 2}, 0, 0);
+  expect_close(core::pow(x, 2.0), {1, 4, 16}, 1e-6, 0);
+  expect_close(core::maximum(x, 2.0), {2, 2, 4}, 0, 0);
+  expect_close(core::minimum(x, 2.0), {1, 2, 2}, 0, 0);
+}
+
+TEST(Binary, Integers) {
+  Tensor a = Tensor::from<std::int64_t>({1, -2, 3, 4}, {2, 2});
+  Tensor b = Tensor::from<std::int64_t>({10, 20});
+  EXPECT_EQ(core::add(a, b).to_vector<std::int64_t>(), (std::vector<std::int64_t>{11, 18, 13, 24}));
+  EXPECT_EQ(core::mul(a, b).to_vector<std::int64_t>(), (std::vector<std::int64_t>{10, -40, 30, 80}));
+  EXPECT_EQ(core::maximum(a, b).to_vector<std::int64_t>(), (std::vector<std::int64_t>{10, 20, 10, 20}));
+  EXPECT_THAT([&] { core::div(a, b); },
+              ::testing::ThrowsMessage<DTypeError>(::testing::HasSubstr("[div] unsupported dtype int64")));
+}
+
+TEST(Binary, ComparisonsGiveBool) {
+  Tensor a = Tensor::from({1.f, 2.f, 3.f, 4.f}, {2, 2});
+  Tensor b = Tensor::from({2.f, 2.f});
+  Tensor lt = core::less(a, b);
+  EXPECT_EQ(lt.dtype(), DType::bool_);
+  EXPECT_EQ(lt.to_vector<int>(), (std::vector<int>{1, 0, 0, 0}));
+  EXPECT_EQ(core::less_equal(a, b).to_vector<int>(), (std::vector<int>{1, 1, 0, 0}));
+  EXPECT_EQ(core::greater(a, b).to_vector<int>(), (std::vector<int>{0, 0, 1, 1}));
+  EXPECT_EQ(core::greater_equal(a, b).to_vector<int>(), (std::vector<int>{0, 1, 1, 1}));
+  EXPECT_EQ(core::equal(a, b).to_vector<int>(), (std::vector<int>{0, 1, 0, 0}));
+  EXPECT_EQ(core::not_equal(a, b).to_vector<int>(), (std::vector<int>{1, 0, 1, 1}));
+  EXPECT_EQ(core::greater(a, 2.5).to_vector<int>(), (std::vector<int>{0, 0, 1, 1}));
+  Tensor big = arange(0, 100003, 1, DType::int32);
+  Tensor gt = core::greater(big, Tensor::scalar(50000, DType::int32));
+  EXPECT_EQ(core::sum(gt).item<std::int64_t>(), 50002);
+}
+
+TEST(Binary, WhereBroadcastsAllThree) {
+  Tensor cond = Tensor::from<bool>({true, false, true}, {3});
+  Tensor a = Tensor::from({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3});
+  Tensor b = Tensor::scalar(-1);
+  expect_close(core::where(cond, a, b), {1, -1, 3, 4, -1, 6}, 0, 0);
+  EXPECT_THROW(core::where(a, a, b), DTypeError);
+}
+
+TEST(Binary, OutAndInPlaceForms) {
+  Tensor a = Tensor::from({1.f, 2.f, 3.f, 4.f}, {2, 2});
+  Tensor bias = Tensor::from({10.f, 20.f});
+  Tensor out = empty({2, 2});
+  core::add_out(a, bias, out);
+  expect_close(out, {11, 22, 13, 24}, 0, 0);
+  core::mul_out(a, a, out);
+  expect_close(out, {1, 4, 9, 16}, 0, 0);
+  core::sub_out(a, bias, out);
+  expect_close(out, {-9, -18, -7, -16}, 0, 0);
+  core::add_(a, bias);
+  expect_close(a, {11, 22, 13, 24}, 0, 0);
+  core::mul_(a, 0.5);
+  expect_close(a, {5.5, 11, 6.5, 12}, 0, 0);
+  core::axpy_(a, 2.0, ones({2, 2}));
+  expect_close(a, {7.5, 13, 8.5, 14}, 0, 0);
+  core::sub_(a, a);
+  expect_close(a, {0, 0, 0, 0}, 0, 0);
+  Tensor small = ones({2});
+  EXPECT_THAT([&] { core::add_(small, a); },
+              ::testing::ThrowsMessage<ShapeError>(::testing::HasSubstr("[add_] cannot broadcast (2, 2)")));
+}
+
+TEST(Binary, ErrorMessagesArePinned) {
+  EXPECT_THAT([] { core::add(ones({3, 4}), ones({5})); },
+              ::testing::ThrowsMessage<ShapeError>(::testing::StrEq("[add] cannot broadcast (3, 4) with (5,)")));
+  EXPECT_THAT([] { core::mul(ones({2}), ones({2}, DType::float64)); },
+              ::testing::ThrowsMessage<DTypeError>(::testing::HasSubstr("[mul] dtypes differ: float32 and float64")));
+  EXPECT_THAT([] { core::less(ones({2}), ones({3})); },
+              ::testing::ThrowsMessage<ShapeError>(::testing::StrEq("[less] cannot broadcast (2,) with (3,)")));
+}
+
+}  // namespace
+}  // namespace lamina

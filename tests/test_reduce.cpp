@@ -1,0 +1,195 @@
+// Reductions and softmax against float64 references over every axis
+// combination, keepdims, many lengths, every ISA; 1 vs 2 threads bitwise.
+#include <cmath>
+#include <limits>
+
+#include "test_util.h"
+
+namespace lamina {
+namespace {
+
+using testing::expect_close;
+
+// Reference reduction of x over `axes` (all when empty), with keepdims=false.
+std::vector<double> reference_reduce(const Tensor& x, std::vector<int> axes, const std::string& op, int ddof = 0) {
+  if (axes.empty())
+    for (int d = 0; d < x.ndim(); ++d) axes.push_back(d);
+  for (int& a : axes) a = a < 0 ? a + x.ndim() : a;
+  auto reduced = [&](int d) { return std::find(axes.begin(), axes.end(), d) != axes.end(); };
+  Shape out_shape;
+  for (int d = 0; d < x.ndim(); ++d)
+    if (!reduced(d)) out_shape.push_back(x.shape()[d]);
+  const std::int64_t n_out = out_shape.numel();
+  std::vector<std::vector<double>> groups(n_out);
+  std::vector<std::int64_t> idx(x.ndim());
+  for (std::int64_t flat = 0; flat < x.numel(); ++flat) {
+    std::int64_t rem = flat;
+    for (int d = x.ndim() - 1; d >= 0; --d) idx[d] = rem % x.shape()[d], rem /= x.shape()[d];
+    std::int64_t o = 0;
+    for (int d = 0; d < x.ndim(); ++d)
+      if (!reduced(d)) o = o * x.shape()[d] + idx[d];
+    groups[o].push_back(testing::reference_read(x, idx));
+  }
+  std::vector<double> out;
+  for (auto& g : groups) {
+    double s = 0, mx = -INFINITY, mn = INFINITY;
+    for (double v : g) s += v, mx = std::max(mx, v), mn = std::min(mn, v);
+    const double mean = s / static_cast<double>(g.size());
+    double ss = 0;
+    for (double v : g) ss += (v - mean) * (v - mean);
+    if (op == "sum") out.push_back(s);
+    else if (op == "mean") out.push_back(mean);
+    else if (op == "max") out.push_back(mx);
+    else if (op == "min") out.push_back(mn);
+    else out.push_back(ss / static_cast<double>(static_cast<std::int64_t>(g.size()) - ddof));
+  }
+  return out;
+}
+
+const std::vector<std::vector<int>>& axis_sets() {
+  static const std::vector<std::vector<int>> v = {{}, {0}, {1}, {2}, {-1}, {0, 1}, {1, 2}, {0, 2}, {0, 1, 2}};
+  return v;
+}
+
+class ReduceTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(ReduceTest, EveryAxisCombinationMatchesReference) {
+  const DType dt = GetParam();
+  const double tol = dt == DType::float32 ? 2e-5 : 1e-11;
+  for (Shape shape : {Shape{3, 5, 7}, Shape{1, 17, 1}, Shape{16, 1, 33}, Shape{2, 1023, 3}, Shape{64, 3, 1025}}) {
+    Tensor x = uniform(shape, -1, 1, 21, dt);
+    for (Tensor view : {x, testing::strided_copy(x)}) {
+      for (const auto& axes : axis_sets()) {
+        SCOPED_TRACE("shape=" + shape.str() + " axes=" + std::to_string(axes.size()));
+        testing::for_each_isa([&] {
+          expect_close(core::sum(view, axes), reference_reduce(view, axes, "sum"), tol, tol);
+          expect_close(core::mean(view, axes), reference_reduce(view, axes, "mean"), tol, tol);
+          expect_close(core::max(view, axes), reference_reduce(view, axes, "max"), 0, 0);
+          expect_close(core::min(view, axes), reference_reduce(view, axes, "min"), 0, 0);
+          expect_close(core::var(view, axes), reference_reduce(view, axes, "var"), tol, tol);
+        });
+      }
+    }
+  }
+}
+
+TEST_P(ReduceTest, FullSumOfManyLengths) {
+  const DType dt = GetParam();
+  for (auto n : testing::lengths()) {
+    SCOPED_TRACE(n);
+    Tensor x = uniform({n}, 0, 1, 3, dt);
+    testing::for_each_isa([&] {
+      expect_close(core::sum(x), reference_reduce(x, {}, "sum"), dt == DType::float32 ? 1e-5 : 1e-12, 1e-12);
+      if (n > 0) expect_close(core::max(x), reference_reduce(x, {}, "max"), 0, 0);
+    });
+  }
+}
+
+TEST_P(ReduceTest, KeepdimsAndShapes) {
+  const DType dt = GetParam();
+  Tensor x = ones({2, 3, 4}, dt);
+  EXPECT_EQ(core::sum(x, {1}, true).shape(), (Shape{2, 1, 4}));
+  EXPECT_EQ(core::sum(x, {0, 2}, true).shape(), (Shape{1, 3, 1}));
+  EXPECT_EQ(core::sum(x, {0, 2}).shape(), (Shape{3}));
+  EXPECT_EQ(core::sum(x).shape(), Shape{});
+  EXPECT_EQ(core::sum(x).item<double>(), 24);
+  EXPECT_EQ(core::sum(x, {}, true).shape(), (Shape{1, 1, 1}));
+  EXPECT_EQ(core::sum(zeros({0, 3}, dt), {0}).to_vector<double>(), (std::vector<double>{0, 0, 0}));
+}
+
+TEST_P(ReduceTest, OneAndTwoThreadsBitwiseEqual) {
+  const DType dt = GetParam();
+  Tensor x = uniform({1000, 1001}, -1, 1, 9, dt);
+  Tensor flat = uniform({10000019}, -1, 1, 10, dt);
+  testing::expect_thread_invariant([&] { return core::sum(flat); });
+  testing::expect_thread_invariant([&] { return core::sum(x, {0}); });
+  testing::expect_thread_invariant([&] { return core::sum(x, {1}); });
+  testing::expect_thread_invariant([&] { return core::var(x, {0}); });
+  testing::expect_thread_invariant([&] { return core::max(x, {1}); });
+  testing::expect_thread_invariant([&] { return core::argmax(x, 1); });
+  testing::expect_thread_invariant([&] { return core::softmax(x, 1); });
+  testing::expect_thread_invariant([&] { return core::log_softmax(x, 0); });
+}
+
+TEST_P(ReduceTest, ArgmaxArgmin) {
+  const DType dt = GetParam();
+  Tensor x = Tensor::from({3., 9., 9., -1., 0., 5.}, {2, 3}).to(dt);
+  EXPECT_EQ(core::argmax(x, 1).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 2}));  // first on ties
+  EXPECT_EQ(core::argmin(x, 1).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 0}));
+  EXPECT_EQ(core::argmax(x, 0).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 0, 0}));
+  EXPECT_EQ(core::argmax(x, 0, true).shape(), (Shape{1, 3}));
+  EXPECT_EQ(core::argmax(x, -1).dtype(), DType::int64);
+}
+
+// Softmax reference in float64.
+std::vector<double> reference_softmax(const Tensor& x2d, bool log) {
+  std::vector<double> out;
+  auto v = x2d.to_vector<double>();
+  const std::int64_t rows = x2d.shape()[0], cols = x2d.shape()[1];
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double m = -INFINITY, s = 0;
+    for (std::int64_t c = 0; c < cols; ++c) m = std::max(m, v[r * cols + c]);
+    for (std::int64_t c = 0; c < cols; ++c) s += std::exp(v[r * cols + c] - m);
+    for (std::int64_t c = 0; c < cols; ++c)
+      out.push_back(log ? v[r * cols + c] - m - std::log(s) : std::exp(v[r * cols + c] - m) / s);
+  }
+  return out;
+}
+
+TEST_P(ReduceTest, SoftmaxMatchesReference) {
+  const DType dt = GetParam();
+  const double tol = dt == DType::float32 ? 3e-6 : 1e-13;
+  for (auto cols : {1, 3, 10, 16, 17, 1000}) {
+    SCOPED_TRACE(cols);
+    Tensor x = uniform({37, cols}, -20, 20, 4, dt);
+    testing::for_each_isa([&] {
+      expect_close(core::softmax(x), reference_softmax(x, false), tol, 1e-7);
+      expect_close(core::log_softmax(x), reference_softmax(x, true), tol, 1e-5);
+      // Along axis 0 equals the transpose's softmax along axis 1.
+      expect_close(core::softmax(x.t(), 0), core::softmax(x, 1).t().contiguous(), 0, 0);
+    });
+  }
+}
+
+TEST(Softmax, StableForExtremeLogits) {
+  Tensor x = Tensor::from({1e4f, -1e4f, 0.f, -1e4f, 1e4f, 1e4f}, {2, 3});
+  expect_close(core::softmax(x), {1, 0, 0, 0, 0.5, 0.5}, 1e-6, 1e-30);
+  expect_close(core::log_softmax(x), {0, -2e4, -1e4, -2e4 - std::log(2.0), -std::log(2.0), -std::log(2.0)}, 1e-6, 1e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Floats, ReduceTest, ::testing::Values(DType::float32, DType::float64),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+TEST(Reduce, IntegerSumsAndBoolCounts) {
+  Tensor i = Tensor::from<std::int32_t>({1, 2, 3, 4}, {2, 2});
+  EXPECT_EQ(core::sum(i, {0}).to_vector<int>(), (std::vector<int>{4, 6}));
+  EXPECT_EQ(core::max(i).item<int>(), 4);
+  Tensor b = Tensor::from<bool>({true, false, true});
+  EXPECT_EQ(core::sum(b).dtype(), DType::int64);
+  EXPECT_EQ(core::sum(b).item<std::int64_t>(), 2);
+}
+
+TEST(Reduce, SumToReducesBroadcastAxes) {
+  Tensor g = ones({4, 2, 3});
+  expect_close(core::sum_to(g, {2, 3}), std::vector<double>(6, 4.0), 0, 0);
+  expect_close(core::sum_to(g, {2, 1}), {12, 12}, 0, 0);
+  expect_close(core::sum_to(g, {1, 1, 3}), {8, 8, 8}, 0, 0);
+  EXPECT_EQ(core::sum_to(g, Shape{}).item<float>(), 24);
+  EXPECT_THROW(core::sum_to(g, {5}), ShapeError);
+}
+
+TEST(Reduce, ErrorsNameTheOp) {
+  EXPECT_THAT([] { core::sum(ones({2, 3}), {2}); },
+              ::testing::ThrowsMessage<IndexError>(::testing::HasSubstr("[sum] axis 2 is out of range")));
+  EXPECT_THAT([] { core::max(zeros({0})); },
+              ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("[max] zero-size axis")));
+  EXPECT_THAT([] { core::mean(ones({2}, DType::int32)); },
+              ::testing::ThrowsMessage<DTypeError>(::testing::HasSubstr("[mean] expected float32 or float64")));
+  EXPECT_THAT([] { core::sum(ones({2, 2}), {0, -2}); },
+              ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("[sum] repeated axis")));
+  EXPECT_THAT([] { core::softmax(Tensor::scalar(1)); },
+              ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("[softmax] expected at least 1 dimension")));
+}
+
+}  // namespace
+}  // namespace lamina
