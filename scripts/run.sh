@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: installs missing packages,
+# builds lamina (Release, portable) and runs the demo/training program.
+# Idempotent: a second run reuses the build in build/release.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+./build/release/lamina-demo "$@"

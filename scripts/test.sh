@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds lamina (Release) and runs the whole test suite with ctest.
+# Installs missing Debian packages first. Idempotent: reuses build/release.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+ctest --preset release
