@@ -1,3 +1,4 @@
 #pragma once
 /// lamina umbrella header: includes every public header of every module.
 #include "lamina/core/lamina_core.h"
+#include "lamina/autograd/lamina_autograd.h"

@@ -4,8 +4,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(LAMINA_MODULES core)
-set(LAMINA_LIBRARY_TARGETS lamina_core)
+set(LAMINA_MODULES core autograd)
+set(LAMINA_LIBRARY_TARGETS lamina_core lamina_autograd)
 
 install(TARGETS ${LAMINA_LIBRARY_TARGETS} lamina
   EXPORT laminaTargets

@@ -1,0 +1,5 @@
+#pragma once
+/// Everything in lamina's autograd module.
+#include "lamina/autograd/ops.h"
+#include "lamina/autograd/tape.h"
+#include "lamina/autograd/variable.h"

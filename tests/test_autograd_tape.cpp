@@ -1,0 +1,207 @@
+// GradientTape semantics: watching, variables, persistence, unconnected
+// sources, misuse errors, no-record, stop_gradient, second order, threads.
+#include <thread>
+
+#include "gradcheck.h"
+#include "lamina/autograd/detail/record.h"
+
+namespace lamina {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+Tensor d(std::initializer_list<double> v) { return Tensor::from(v); }
+
+TEST(Tape, VariablesAreWatchedAutomatically) {
+  Variable w(d({1.0, 2.0}), "w");
+  Variable frozen(d({3.0, 4.0}), "frozen", /*trainable=*/false);
+  GradientTape tape;
+  Tensor loss = sum(square(w) * frozen);
+  auto g = tape.gradient(loss, std::vector<Variable>{w, frozen});
+  EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{6, 16}));
+  EXPECT_FALSE(g[1].defined());  // not trainable, not watched
+}
+
+TEST(Tape, WatchedTensorsAndUnconnectedSources) {
+  Tensor x = d({1.0, 2.0}), z = d({5.0});
+  GradientTape tape(/*persistent=*/true);
+  tape.watch(x);
+  tape.watch(z);
+  Tensor y = sum(x * x);
+  auto g = tape.gradient(y, {x, z});
+  EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{2, 4}));
+  EXPECT_FALSE(g[1].defined());
+  auto g0 = tape.gradient(y, {z}, Tensor(), UnconnectedGradients::zero);
+  EXPECT_EQ(g0[0].to_vector<double>(), (std::vector<double>{0}));
+  // The target itself as a source has gradient 1.
+  EXPECT_EQ(tape.gradient(y, {y})[0].item<double>(), 1.0);
+}
+
+TEST(Tape, NothingRecordedOutsideATapeOrUnwatched) {
+  Tensor x = d({1.0});
+  Tensor y = exp(x);
+  EXPECT_EQ(detail::meta_of(y), nullptr);
+  GradientTape tape;
+  Tensor z = exp(x);  // x not watched
+  EXPECT_EQ(tape.size(), 0u);
+  tape.watch(x);
+  {
+    NoRecord guard;
+    EXPECT_FALSE(is_recording());
+    Tensor q = exp(x);
+    EXPECT_EQ(tape.size(), 0u);
+  }
+  Tensor q = exp(x);
+  EXPECT_EQ(tape.size(), 1u);
+}
+
+TEST(Tape, StopGradientBlocksFlow) {
+  Tensor x = d({2.0});
+  GradientTape tape;
+  tape.watch(x);
+  Tensor y = x * stop_gradient(x);
+  EXPECT_EQ(tape.gradient(y, {x})[0].item<double>(), 2.0);
+}
+
+TEST(Tape, NonScalarTargetNeedsOutputGradient) {
+  Tensor x = d({1.0, 2.0});
+  GradientTape tape(true);
+  tape.watch(x);
+  Tensor y = x * 3.0;
+  EXPECT_THAT([&] { tape.gradient(y, {x}); },
+              ThrowsMessage<ShapeError>(HasSubstr("target of shape (2,) is not a scalar; pass output_gradient")));
+  auto g = tape.gradient(y, {x}, d({1.0, 10.0}));
+  EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{3, 30}));
+  EXPECT_THROW(tape.gradient(y, {x}, d({1.0})), ShapeError);
+}
+
+TEST(Tape, MisuseErrors) {
+  Tensor x = d({1.0});
+  GradientTape tape;
+  tape.watch(x);
+  Tensor y = x * x;
+  tape.gradient(y, {x});
+  EXPECT_THAT([&] { tape.gradient(y, {x}); },
+              ThrowsMessage<ValueError>(HasSubstr("a non-persistent tape can compute gradients only once")));
+  GradientTape t2;
+  EXPECT_THAT([&] { t2.watch(Tensor::from({1, 2})); },
+              ThrowsMessage<DTypeError>(HasSubstr("only float tensors can be watched, got int32")));
+  EXPECT_THAT([&] { t2.gradient(x, {Tensor()}); }, ThrowsMessage<ValueError>(HasSubstr("source 0 is undefined")));
+  EXPECT_THAT([&] { t2.gradient(x, {Tensor::from({1})}); },
+              ThrowsMessage<DTypeError>(HasSubstr("source 0 has dtype int32")));
+}
+
+TEST(Tape, NonPersistentTapeReleasesSavedTensors) {
+  const auto before = allocator_stats().bytes_in_use;
+  Tensor x = uniform({1000}, -1, 1, 1, DType::float64);
+  {
+    GradientTape tape;
+    tape.watch(x);
+    Tensor y = sum(exp(tanh(x)));
+    auto g = tape.gradient(y, {x});
+    EXPECT_EQ(tape.size(), 0u);  // nodes and their saved tensors are gone
+  }
+  x = Tensor();
+  EXPECT_EQ(allocator_stats().bytes_in_use, before);
+}
+
+TEST(Tape, GradientsAccumulateOverReuse) {
+  Tensor x = d({3.0});
+  GradientTape tape;
+  tape.watch(x);
+  Tensor y = x * x + x * 2.0 + x;
+  EXPECT_EQ(tape.gradient(y, {x})[0].item<double>(), 2 * 3 + 2 + 1);
+}
+
+TEST(SecondOrder, CubicThroughElementwiseOps) {
+  Tensor x = d({3.0, -2.0});
+  GradientTape outer;
+  outer.watch(x);
+  Tensor dy;
+  {
+    GradientTape inner;
+    inner.watch(x);
+    Tensor y = sum(x * x * x);
+    dy = inner.gradient(y, {x})[0];
+  }
+  EXPECT_EQ(dy.to_vector<double>(), (std::vector<double>{27, 12}));
+  Tensor d2 = outer.gradient(sum(dy), {x})[0];
+  EXPECT_EQ(d2.to_vector<double>(), (std::vector<double>{18, -12}));
+}
+
+TEST(SecondOrder, ExpTanhSigmoidAgainstClosedForms) {
+  const double v = 0.3;
+  Tensor x = d({v});
+  auto second = [&](const std::function<Tensor(const Tensor&)>& f) {
+    GradientTape outer;
+    outer.watch(x);
+    Tensor g;
+    {
+      GradientTape inner;
+      inner.watch(x);
+      g = inner.gradient(sum(f(x)), {x})[0];
+    }
+    return outer.gradient(sum(g), {x})[0].item<double>();
+  };
+  const double t = std::tanh(v), s = 1 / (1 + std::exp(-v));
+  EXPECT_NEAR(second([](const Tensor& a) { return exp(a * 2.0); }), 4 * std::exp(2 * v), 1e-12);
+  EXPECT_NEAR(second([](const Tensor& a) { return tanh(a); }), -2 * t * (1 - t * t), 1e-12);
+  EXPECT_NEAR(second([](const Tensor& a) { return sigmoid(a); }), s * (1 - s) * (1 - 2 * s), 1e-12);
+  EXPECT_NEAR(second([](const Tensor& a) { return log(a); }), -1 / (v * v), 1e-9);
+  EXPECT_NEAR(second([](const Tensor& a) { return mean(softplus(a)); }), s * (1 - s), 1e-12);
+}
+
+TEST(SecondOrder, QuadraticFormThroughMatmul) {
+  // f(x) = xᵀ A x  =>  Hessian = A + Aᵀ; d/dx (sum of gradient) = (A + Aᵀ) · 1.
+  Tensor a = Tensor::from({1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0}, {3, 3});
+  Tensor x = d({0.5, -1.0, 2.0});
+  GradientTape outer;
+  outer.watch(x);
+  Tensor grad;
+  {
+    GradientTape inner;
+    inner.watch(x);
+    Tensor f = matmul(x, matmul(a, x));
+    grad = inner.gradient(f, {x})[0];
+  }
+  auto h1 = outer.gradient(sum(grad), {x})[0].to_vector<double>();
+  // column sums of A + Aᵀ
+  EXPECT_EQ(h1, (std::vector<double>{1 + 2 + 3 + 1 + 4 + 7, 4 + 5 + 6 + 2 + 5 + 8, 7 + 8 + 10 + 3 + 6 + 10}));
+}
+
+// One SGD training run of a small MLP on fixed data; returns final weights.
+std::vector<double> train_small_mlp(std::uint64_t seed) {
+  Variable w1(normal({8, 16}, 0, 0.3, seed, DType::float64), "w1");
+  Variable b1(zeros({16}, DType::float64), "b1");
+  Variable w2(normal({16, 1}, 0, 0.3, seed + 1, DType::float64), "w2");
+  Tensor x = uniform({64, 8}, -1, 1, seed + 2, DType::float64);
+  Tensor y = core::sum(core::mul(x, x), {1}, true);
+  for (int step = 0; step < 50; ++step) {
+    GradientTape tape;
+    Tensor pred = matmul(tanh(matmul(x, w1) + b1), w2);
+    Tensor loss = mean(square(pred - y));
+    auto g = tape.gradient(loss, std::vector<Variable>{w1, b1, w2});
+    w1.assign_sub(core::mul(g[0], 0.1));
+    b1.assign_sub(core::mul(g[1], 0.1));
+    w2.assign_sub(core::mul(g[2], 0.1));
+  }
+  auto out = w1.value().to_vector<double>();
+  auto tail = w2.value().to_vector<double>();
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
+TEST(Threads, TwoThreadsTrainingConcurrentlyMatchSerialRuns) {
+  const auto serial_a = train_small_mlp(1), serial_b = train_small_mlp(100);
+  std::vector<double> conc_a, conc_b;
+  std::thread ta([&] { conc_a = train_small_mlp(1); });
+  std::thread tb([&] { conc_b = train_small_mlp(100); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(conc_a, serial_a);
+  EXPECT_EQ(conc_b, serial_b);
+}
+
+}  // namespace
+}  // namespace lamina
