@@ -46,6 +46,8 @@ class Variable {
 
   /// True when both handles refer to the same variable.
   bool same(const Variable& other) const { return state_ == other.state_; }
+  /// Identity key (stable for the variable's lifetime), e.g. for slot maps.
+  const void* key() const { return state_.get(); }
 
  private:
   struct State;
