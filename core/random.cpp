@@ -1,5 +1,6 @@
 #include "lamina/core/random.h"
 
+#include <atomic>
 #include <cmath>
 
 #include "lamina/core/detail/parallel.h"
@@ -103,6 +104,22 @@ Tensor normal(const Shape& shape, double mean, double stddev, Generator& gen, DT
     double z[2] = {r * std::cos(kTwoPi * u2), r * std::sin(kTwoPi * u2)};
     for (int i = 0; i < count; ++i) out[i] = mean + stddev * z[i];
   });
+}
+
+namespace {
+std::atomic<std::uint64_t> g_global_seed{0};
+std::atomic<std::uint64_t> g_seed_counter{0};
+}  // namespace
+
+void set_random_seed(std::uint64_t seed) {
+  g_global_seed.store(seed);
+  g_seed_counter.store(0);
+}
+
+std::uint64_t next_random_seed() {
+  const std::uint64_t n = g_seed_counter.fetch_add(1);
+  auto w = detail::philox4x32(n, g_global_seed.load() ^ 0x5eed5eed5eed5eedull);
+  return (static_cast<std::uint64_t>(w[0]) << 32) | w[1];
 }
 
 Tensor uniform(const Shape& shape, double low, double high, std::uint64_t seed, DType dtype) {

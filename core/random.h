@@ -42,6 +42,13 @@ Tensor normal(const Shape& shape, double mean, double stddev, std::uint64_t seed
 /// Bool tensor, each element true with probability p.
 Tensor bernoulli(const Shape& shape, double p, Generator& gen);
 
+/// Seeds the global seed sequence used by unseeded initializers, dropout and
+/// shuffling, making a whole program reproducible. Thread-safe.
+void set_random_seed(std::uint64_t seed);
+/// The next seed of the global sequence (a function of the global seed and
+/// how many seeds were drawn since it was set).
+std::uint64_t next_random_seed();
+
 namespace detail {
 /// One Philox4x32-10 block: four 32-bit random words for (counter, key).
 std::array<std::uint32_t, 4> philox4x32(std::uint64_t counter, std::uint64_t key);

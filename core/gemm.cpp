@@ -1,0 +1,337 @@
+// ISA-neutral GEMM driver: orientation choice, GEMV path, cache blocking,
+// packing buffers and oneTBB parallelism over macro-tiles of C. The per-ISA
+// micro-kernels and packing routines come from core/kernels/gemm_*.cpp.
+//
+// Loop nest of one macro-tile (BLIS order), per thread:
+//   jc (nc columns of B, L3) -> pc (kc, K never split across threads)
+//     -> pack B block kc x nc (or read it in place for small M)
+//     -> ic (mc rows of A, L2) -> pack A block (or read it in place)
+//       -> jr (nr-wide B panel, L1) -> ir (mr rows) -> micro-kernel.
+// Every element of C sees the same arithmetic whatever the tiling, so the
+// split of M and N among threads cannot change results.
+
+#include "lamina/core/gemm.h"
+
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#include "lamina/core/detail/parallel.h"
+#include "lamina/core/isa.h"
+#include "lamina/core/kernels/gemm_kernels.h"
+#include "lamina/core/threading.h"
+
+namespace lamina {
+namespace {
+
+using i64 = std::int64_t;
+using detail::GemmKernels;
+
+template <class T>
+const GemmKernels<T>* kernels_for(Isa isa) {
+  if constexpr (sizeof(T) == 4) {
+    switch (isa) {
+      case Isa::avx512: return detail::gemm_kernels_f32_avx512();
+      case Isa::avx2: return detail::gemm_kernels_f32_avx2();
+      case Isa::sse42: break;
+    }
+    return detail::gemm_kernels_f32_sse42();
+  } else {
+    switch (isa) {
+      case Isa::avx512: return detail::gemm_kernels_f64_avx512();
+      case Isa::avx2: return detail::gemm_kernels_f64_avx2();
+      case Isa::sse42: break;
+    }
+    return detail::gemm_kernels_f64_sse42();
+  }
+}
+
+/// A growable 64-byte-aligned scratch block; one per thread and purpose, kept
+/// for the life of the thread so steady-state calls never allocate.
+class Scratch {
+ public:
+  ~Scratch() { release(); }
+  void* get(std::size_t bytes) {
+    if (bytes > cap_) {
+      release();
+      cap_ = std::max<std::size_t>(bytes, 2 * cap_);
+      p_ = ::operator new(cap_, std::align_val_t{64});
+    }
+    return p_;
+  }
+
+ private:
+  void release() {
+    if (p_) ::operator delete(p_, std::align_val_t{64});
+    p_ = nullptr;
+  }
+  void* p_ = nullptr;
+  std::size_t cap_ = 0;
+};
+
+thread_local Scratch tl_pack_a, tl_pack_b, tl_vec;
+
+/// Tuning switches for experiments, read once: LAMINA_GEMM_PACK_A and
+/// LAMINA_GEMM_DIRECT_B = 0|1 force that packing choice (unset: heuristic).
+int env_switch(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return -1;
+  return v[0] == '1' ? 1 : 0;
+}
+int force_pack_a() {
+  static const int v = env_switch("LAMINA_GEMM_PACK_A");
+  return v;
+}
+int force_direct_b() {
+  static const int v = env_switch("LAMINA_GEMM_DIRECT_B");
+  return v;
+}
+
+/// Work (2*M*N*K) below which a call runs on the calling thread only.
+constexpr double kParallelFlops = 1.5e6;
+/// Column chunk of the parallel GEMV (a multiple of every vector width).
+constexpr i64 kGemvChunk = 512;
+
+template <class T>
+void scale_c(i64 M, i64 N, T beta, T* C, i64 rs_c, i64 cs_c) {
+  if (beta == T(1)) return;
+  for (i64 i = 0; i < M; ++i)
+    for (i64 j = 0; j < N; ++j) {
+      T& c = C[i * rs_c + j * cs_c];
+      c = beta == T(0) ? T(0) : beta * c;
+    }
+}
+
+struct Operand {
+  const void* p;
+  i64 rs, cs;
+};
+
+/// How one macro-tile is computed.
+struct Plan {
+  bool pack_a;    // pack A blocks (else read A in place)
+  bool direct_b;  // read full B panels in place (else pack B blocks)
+};
+
+/// C[0:M, 0:N] on the calling thread.
+template <class T>
+void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, T alpha,
+               const T* A, i64 rs_a, i64 cs_a, const T* B, i64 rs_b, i64 cs_b, T beta, T* C,
+               i64 rs_c, i64 cs_c) {
+  const int MR = kr.mr, NR = kr.nr, W = kr.simd;
+  // K blocks of equal size (a multiple of 8 up to kr.kc) rather than a short
+  // last one, which would pay the C update for little work. Depends on K only.
+  const i64 kblocks = (K + kr.kc - 1) / kr.kc;
+  const i64 kc = std::min<i64>(kr.kc, ((K + kblocks - 1) / kblocks + 7) / 8 * 8);
+  const i64 kc_max = std::min<i64>(kc, K);
+  const i64 nc_max = std::min<i64>(kr.nc, (N + NR - 1) / NR * NR);
+  const i64 mc_max = std::min<i64>(kr.mc, (M + MR - 1) / MR * MR);
+  T* buf_b = static_cast<T*>(tl_pack_b.get(sizeof(T) * static_cast<std::size_t>(
+                                                  kc_max * (plan.direct_b ? NR : nc_max))));
+  T* buf_a = plan.pack_a
+                 ? static_cast<T*>(tl_pack_a.get(sizeof(T) * static_cast<std::size_t>(mc_max * kc_max + 64)))
+                 : nullptr;
+
+  for (i64 jc = 0; jc < N; jc += kr.nc) {
+    const i64 nb = std::min<i64>(kr.nc, N - jc);
+    // With B read in place, only a last panel whose width is not a multiple of
+    // the vector width needs packing (the kernel reads whole vectors).
+    const i64 fringe_j = plan.direct_b && nb % W != 0 ? (nb / NR) * NR : nb;
+    for (i64 pc = 0; pc < K; pc += kc) {
+      const i64 kb = std::min<i64>(kc, K - pc);
+      const T beta_k = pc == 0 ? beta : T(1);
+      const T* Bp = B + pc * rs_b + jc * cs_b;
+      if (!plan.direct_b)
+        kr.pack_b(kb, nb, Bp, rs_b, cs_b, buf_b);
+      else if (fringe_j < nb)
+        kr.pack_b(kb, nb - fringe_j, Bp + fringe_j * cs_b, rs_b, cs_b, buf_b);
+
+      for (i64 ic = 0; ic < M; ic += kr.mc) {
+        const i64 mb = std::min<i64>(kr.mc, M - ic);
+        const T* Ap = A + ic * rs_a + pc * cs_a;
+        if (plan.pack_a) kr.pack_a(mb, kb, Ap, rs_a, cs_a, buf_a);
+        T* Cp = C + ic * rs_c + jc * cs_c;
+
+        for (i64 jr = 0; jr < nb; jr += NR) {
+          const int nn = static_cast<int>(std::min<i64>(NR, nb - jr));
+          const T* bptr;
+          i64 ldb;
+          if (!plan.direct_b) {
+            bptr = buf_b + (jr / NR) * kb * NR;
+            ldb = NR;
+          } else if (jr >= fringe_j) {
+            bptr = buf_b;
+            ldb = NR;
+          } else {
+            bptr = Bp + jr;
+            ldb = rs_b;
+          }
+          if (plan.pack_a) {
+            for (i64 ir = 0; ir < mb; ir += MR) {
+              const int mm = static_cast<int>(std::min<i64>(MR, mb - ir));
+              kr.tile(mm, nn, kb, buf_a + (ir / MR) * kb * MR, 1, MR, true, bptr, ldb,
+                      Cp + ir * rs_c + jr * cs_c, rs_c, cs_c, alpha, beta_k);
+            }
+          } else {
+            for (i64 ir = 0; ir < mb;) {
+              // Split a last remainder of between MR and 2*MR rows evenly, so
+              // no tile has very few rows (few accumulators stall on latency).
+              const i64 rem = mb - ir;
+              const int mm = static_cast<int>(rem <= MR ? rem : rem < 2 * MR ? (rem + 1) / 2 : MR);
+              kr.tile(mm, nn, kb, Ap + ir * rs_a, rs_a, cs_a, false, bptr, ldb,
+                      Cp + ir * rs_c + jr * cs_c, rs_c, cs_c, alpha, beta_k);
+              ir += mm;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// y = alpha * A·x + beta * y with A M x K. Returns false when A has no unit stride.
+template <class T>
+bool gemv(const GemmKernels<T>& kr, i64 M, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a,
+          const T* x, i64 incx, T beta, T* y, i64 incy) {
+  const bool parallel = get_num_threads() > 1 && 2.0 * M * K >= 4 * kParallelFlops;
+  if (cs_a == 1) {
+    // Dot form: rows of A are contiguous; x must be too.
+    if (incx != 1) {
+      T* xc = static_cast<T*>(tl_vec.get(sizeof(T) * static_cast<std::size_t>(K)));
+      for (i64 k = 0; k < K; ++k) xc[k] = x[k * incx];
+      x = xc;
+    }
+    auto body = [&](i64 b, i64 e) { kr.gemv_dot(e - b, K, alpha, A + b * rs_a, rs_a, x, beta, y + b * incy, incy); };
+    if (parallel)
+      tbb::this_task_arena::isolate([&] { detail::parallel_for(M, 64, body); });
+    else
+      body(0, M);
+    return true;
+  }
+  if (rs_a == 1) {
+    // Axpy form: columns of A are contiguous; y must be too.
+    T* yc = y;
+    if (incy != 1) {
+      yc = static_cast<T*>(tl_vec.get(sizeof(T) * static_cast<std::size_t>(M)));
+      if (beta != T(0))
+        for (i64 i = 0; i < M; ++i) yc[i] = y[i * incy];
+    }
+    const i64 chunks = (M + kGemvChunk - 1) / kGemvChunk;
+    auto body = [&](i64 c) {
+      const i64 b = c * kGemvChunk, e = std::min(M, b + kGemvChunk);
+      kr.gemv_axpy(e - b, K, alpha, A + b, cs_a, x, incx, beta, yc + b);
+    };
+    if (parallel && chunks > 1)
+      tbb::this_task_arena::isolate([&] { detail::parallel_chunks(chunks, body); });
+    else
+      for (i64 c = 0; c < chunks; ++c) body(c);
+    if (incy != 1)
+      for (i64 i = 0; i < M; ++i) y[i * incy] = yc[i];
+    return true;
+  }
+  return false;
+}
+
+template <class T>
+void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, const T* B, i64 rs_b,
+               i64 cs_b, T beta, T* C, i64 rs_c, i64 cs_c) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == T(0)) {
+    scale_c(M, N, beta, C, rs_c, cs_c);
+    return;
+  }
+  const GemmKernels<T>& kr = *kernels_for<T>(current_isa());
+  const int W = kr.simd, MR = kr.mr, NR = kr.nr;
+
+  // Orientation: C = A·B, or Cᵀ = Bᵀ·Aᵀ (swap M/N, A/B and row/column
+  // strides). Products commute exactly, so both give identical bits; pick the
+  // one that wastes fewer vector lanes on the N fringe and stores C rows
+  // contiguously. Matrix-vector products always put the vector in the N role.
+  auto cost = [&](i64 n, i64 cs) {
+    return static_cast<double>((n + W - 1) / W * W) / static_cast<double>(n) * (cs == 1 ? 1.0 : 1.2);
+  };
+  bool swap = M == 1 ? true : N == 1 ? false : cost(M, rs_c) < cost(N, cs_c);
+  if (swap) {
+    std::swap(M, N);
+    std::swap(A, B);
+    std::swap(rs_a, cs_b);
+    std::swap(cs_a, rs_b);
+    std::swap(rs_c, cs_c);
+  }
+  if (N == 1 && gemv(kr, M, K, alpha, A, rs_a, cs_a, B, rs_b, beta, C, rs_c)) return;
+
+  // Packing plan. A is read in place when it has a unit stride and the B
+  // block is not wide enough to amortize packing; B is read in place (no
+  // packing) for small M, where each B panel is reused by few tiles.
+  Plan plan;
+  const bool a_unit = cs_a == 1 || rs_a == 1;
+  plan.pack_a = !a_unit || (N >= 512 && M > 2 * MR);
+  plan.direct_b = cs_b == 1 && M <= 4 * MR;
+  if (const int f = force_pack_a(); f >= 0) plan.pack_a = f == 1 || !a_unit;
+  if (const int f = force_direct_b(); f >= 0) plan.direct_b = f == 1 && cs_b == 1;
+
+  const int nt = get_num_threads();
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  if (nt <= 1 || flops < kParallelFlops) {
+    gemm_tile(kr, plan, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
+    return;
+  }
+
+  // Grid of gm x gn macro-tiles (one per thread), boundaries on MR / NR
+  // multiples; pick the factorization with the least per-thread work, counting
+  // the packing each tile repeats.
+  const i64 mblocks = (M + MR - 1) / MR, nblocks = (N + NR - 1) / NR;
+  int best_gm = 1, best_gn = 1;
+  double best = 1e300;
+  for (int gm = 1; gm <= nt; ++gm) {
+    if (nt % gm) continue;
+    const int gn = nt / gm;
+    if (gm > mblocks || gn > nblocks) continue;
+    const double mt = static_cast<double>((mblocks + gm - 1) / gm * MR);
+    const double ntl = static_cast<double>((nblocks + gn - 1) / gn * NR);
+    const double c = mt * ntl * static_cast<double>(K) +
+                     6.0 * static_cast<double>(K) * ((plan.direct_b ? 0.0 : ntl) + (plan.pack_a ? mt : 0.0));
+    if (c < best) {
+      best = c;
+      best_gm = gm;
+      best_gn = gn;
+    }
+  }
+  if (best_gm * best_gn == 1) {
+    gemm_tile(kr, plan, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
+    return;
+  }
+  const i64 rows = (mblocks + best_gm - 1) / best_gm * MR;
+  const i64 cols = (nblocks + best_gn - 1) / best_gn * NR;
+  const int gn = best_gn;
+  auto task = [&](i64 t) {
+    const i64 m0 = (t / gn) * rows, n0 = (t % gn) * cols;
+    if (m0 >= M || n0 >= N) return;
+    const i64 mt = std::min(rows, M - m0), ntl = std::min(cols, N - n0);
+    gemm_tile(kr, plan, mt, ntl, K, alpha, A + m0 * rs_a, rs_a, cs_a, B + n0 * cs_b, rs_b, cs_b, beta,
+              C + m0 * rs_c + n0 * cs_c, rs_c, cs_c);
+  };
+  tbb::this_task_arena::isolate([&] { detail::parallel_chunks(static_cast<i64>(best_gm) * gn, task); });
+}
+
+}  // namespace
+
+template <class T>
+void gemm(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A, std::int64_t rs_a,
+          std::int64_t cs_a, const T* B, std::int64_t rs_b, std::int64_t cs_b, T beta, T* C,
+          std::int64_t rs_c, std::int64_t cs_c) {
+  gemm_impl<T>(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
+}
+
+template void gemm<float>(std::int64_t, std::int64_t, std::int64_t, float, const float*, std::int64_t,
+                          std::int64_t, const float*, std::int64_t, std::int64_t, float, float*,
+                          std::int64_t, std::int64_t);
+template void gemm<double>(std::int64_t, std::int64_t, std::int64_t, double, const double*,
+                           std::int64_t, std::int64_t, const double*, std::int64_t, std::int64_t,
+                           double, double*, std::int64_t, std::int64_t);
+
+}  // namespace lamina

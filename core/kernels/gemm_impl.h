@@ -1,0 +1,378 @@
+#pragma once
+// Internal: GEMM micro-kernels, packing and GEMV kernels, written once over
+// xsimd::batch<T, Arch> and instantiated by gemm_{sse42,avx2,avx512}.cpp, each
+// compiled with its own -m flags. Everything lives in an anonymous namespace
+// (internal linkage) so the differently-compiled copies never mix at link time,
+// and uses raw pointers only (no STL templates that could be merged across TUs).
+//
+// Micro-kernel: an MR x (NV*W) block of C accumulated in NV*MR vector registers;
+// per k, NV vectors of a B row are loaded and each of the MR A values is
+// broadcast and FMA'd. Variants for every row count 1..MR and vector count
+// 1..NV handle fringes without padding work in M. Every C element goes through
+// the same operations (FMA chain over k in order; then r = alpha*acc, or
+// fma(beta, c, alpha*acc)) in every variant and in the fringe store path, which
+// is what makes results independent of the tiling (and thus of threads).
+
+#include <cstdint>
+
+#include <xsimd/xsimd.hpp>
+
+#if defined(__AVX__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace lamina::detail {
+namespace {
+
+using i64 = std::int64_t;
+
+template <class T, class Arch>
+using Vec = xsimd::batch<T, Arch>;
+
+// ---------------------------------------------------------------------------
+// Micro-kernel variants.
+
+/// The M x (NV*W) tile, m == M rows exactly, n <= NV*W columns.
+/// PACKED_MR > 0: A is packed with rows stride 1 and k stride PACKED_MR.
+template <class T, class Arch, int M, int NV, int PACKED_MR>
+void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 ldb, T* c,
+                  i64 rs_c, i64 cs_c, T alpha, T beta) {
+  using V = Vec<T, Arch>;
+  constexpr int W = static_cast<int>(V::size);
+  if constexpr (PACKED_MR > 0) {
+    rs_a = 1;
+    cs_a = PACKED_MR;
+  }
+  V acc[M][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[i][v] = V(T(0));
+
+  // Bring the C tile towards L1 while the k loop runs (its rows are far apart
+  // in large matrices, and the stores at the end would otherwise stall).
+  if (cs_c == 1) {
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      __builtin_prefetch(c + i * rs_c, 1);
+      __builtin_prefetch(c + i * rs_c + NV * W - 1, 1);
+    }
+  }
+  const T* ap = a;
+  const T* bp = b;
+#pragma GCC unroll 2
+  for (i64 p = 0; p < k; ++p) {
+    V bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(bp + v * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      const V ai(ap[i * rs_a]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
+    }
+    ap += cs_a;
+    bp += ldb;
+  }
+
+  const V va(alpha), vb(beta);
+  const bool scale = alpha != T(1);
+  if (n == NV * W && cs_c == 1) {
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      T* cp = c + i * rs_c;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        V r = scale ? acc[i][v] * va : acc[i][v];
+        if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(cp + v * W), r);
+        r.store_unaligned(cp + v * W);
+      }
+    }
+    return;
+  }
+  // Fringe or non-unit column stride: go through an aligned buffer with the
+  // very same vector arithmetic.
+  alignas(64) T buf[M][NV * W];
+  for (int i = 0; i < M; ++i) {
+    for (int j = 0; j < NV * W; ++j)
+      buf[i][j] = (beta != T(0) && j < n) ? c[i * rs_c + j * cs_c] : T(0);
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      V r = scale ? acc[i][v] * va : acc[i][v];
+      if (beta != T(0)) r = xsimd::fma(vb, V::load_aligned(&buf[i][v * W]), r);
+      r.store_aligned(&buf[i][v * W]);
+    }
+    for (int j = 0; j < n; ++j) c[i * rs_c + j * cs_c] = buf[i][j];
+  }
+}
+
+template <class T>
+using TileFn = void (*)(int, i64, const T*, i64, i64, const T*, i64, T*, i64, i64, T, T);
+
+/// Table of variants indexed [packed][rows-1][vectors-1].
+template <class T, class Arch, int MR, int NV>
+struct TileTable {
+  TileFn<T> fn[2][MR][NV];
+  constexpr TileTable() : fn{} { fill<0>(); }
+  template <int I>
+  constexpr void fill() {
+    if constexpr (I < MR * NV) {
+      constexpr int m = I / NV + 1, v = I % NV + 1;
+      fn[0][m - 1][v - 1] = &tile_variant<T, Arch, m, v, 0>;
+      fn[1][m - 1][v - 1] = &tile_variant<T, Arch, m, v, MR>;
+      fill<I + 1>();
+    }
+  }
+};
+
+template <class T, class Arch, int MR, int NV>
+constexpr TileTable<T, Arch, MR, NV> kTileTable{};
+
+template <class T, class Arch, int MR, int NV>
+void tile(int m, int n, i64 k, const T* a, i64 rs_a, i64 cs_a, bool a_packed, const T* b, i64 ldb,
+          T* c, i64 rs_c, i64 cs_c, T alpha, T beta) {
+  constexpr int W = static_cast<int>(Vec<T, Arch>::size);
+  const int nv = (n + W - 1) / W;
+  kTileTable<T, Arch, MR, NV>.fn[a_packed ? 1 : 0][m - 1][nv - 1](n, k, a, rs_a, cs_a, b, ldb, c,
+                                                                  rs_c, cs_c, alpha, beta);
+}
+
+// ---------------------------------------------------------------------------
+// Transposes: dst[q*ldd + r] = src[r*lds + q] for r < L rows (rows >= nrows
+// read as zero), q < L, L = 8 floats or 4 doubles with AVX. Each dst row gets
+// exactly L stored elements, written in ascending q.
+
+#if defined(__AVX__)
+inline void transpose_block(const float* src, i64 lds, int nrows, float* dst, i64 ldd) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i)
+    r[i] = i < nrows ? _mm256_loadu_ps(src + i * lds) : _mm256_setzero_ps();
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+inline void transpose_block(const double* src, i64 lds, int nrows, double* dst, i64 ldd) {
+  __m256d r[4];
+  for (int i = 0; i < 4; ++i)
+    r[i] = i < nrows ? _mm256_loadu_pd(src + i * lds) : _mm256_setzero_pd();
+  __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+  __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+  _mm256_storeu_pd(dst + 0 * ldd, _mm256_permute2f128_pd(t0, t2, 0x20));
+  _mm256_storeu_pd(dst + 1 * ldd, _mm256_permute2f128_pd(t1, t3, 0x20));
+  _mm256_storeu_pd(dst + 2 * ldd, _mm256_permute2f128_pd(t0, t2, 0x31));
+  _mm256_storeu_pd(dst + 3 * ldd, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+template <class T>
+constexpr int kTransposeL = 32 / sizeof(T);
+#elif defined(__SSE2__)
+inline void transpose_block(const float* src, i64 lds, int nrows, float* dst, i64 ldd) {
+  __m128 r[4];
+  for (int i = 0; i < 4; ++i) r[i] = i < nrows ? _mm_loadu_ps(src + i * lds) : _mm_setzero_ps();
+  _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+  for (int q = 0; q < 4; ++q) _mm_storeu_ps(dst + q * ldd, r[q]);
+}
+inline void transpose_block(const double* src, i64 lds, int nrows, double* dst, i64 ldd) {
+  __m128d r0 = _mm_loadu_pd(src), r1 = nrows > 1 ? _mm_loadu_pd(src + lds) : _mm_setzero_pd();
+  _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
+  _mm_storeu_pd(dst + ldd, _mm_unpackhi_pd(r0, r1));
+}
+template <class T>
+constexpr int kTransposeL = 16 / sizeof(T);
+#endif
+
+// ---------------------------------------------------------------------------
+// Packing.
+
+/// B[0:k, 0:n] -> panels of NR columns, dst[panel*k*NR + p*NR + j], zero padded.
+template <class T, class Arch, int NR>
+void pack_b(i64 k, i64 n, const T* b, i64 rs, i64 cs, T* dst) {
+  using V = Vec<T, Arch>;
+  constexpr int W = static_cast<int>(V::size);
+  for (i64 j0 = 0; j0 < n; j0 += NR, dst += k * NR) {
+    const int nn = static_cast<int>(n - j0 < NR ? n - j0 : NR);
+    const T* bp = b + j0 * cs;
+    if (cs == 1 && nn == NR) {
+      for (i64 p = 0; p < k; ++p) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NR / W; ++v)
+          V::load_unaligned(bp + p * rs + v * W).store_aligned(dst + p * NR + v * W);
+      }
+      continue;
+    }
+    i64 p0 = 0;
+#if defined(__AVX__) || defined(__SSE2__)
+    constexpr int L = kTransposeL<T>;
+    if (rs == 1 && NR % L == 0) {
+      for (; p0 + L <= k; p0 += L)
+        for (int g = 0; g < NR / L; ++g) {
+          const int rows = nn - g * L;
+          if (rows > 0)
+            transpose_block(bp + g * L * cs + p0, cs, rows < L ? rows : L, dst + p0 * NR + g * L, NR);
+          else
+            for (int q = 0; q < L; ++q)
+              for (int r = 0; r < L; ++r) dst[(p0 + q) * NR + g * L + r] = T(0);
+        }
+    }
+#endif
+    for (i64 p = p0; p < k; ++p) {
+      for (int j = 0; j < nn; ++j) dst[p * NR + j] = bp[p * rs + j * cs];
+      for (int j = nn; j < NR; ++j) dst[p * NR + j] = T(0);
+    }
+  }
+}
+
+/// A[0:m, 0:k] -> panels of MR rows, dst[panel*k*MR + p*MR + i]. Rows past m in
+/// the last panel are left unspecified (the variant for m rows never reads them).
+/// May write up to kTransposeL elements past the end of the packed data.
+template <class T, class Arch, int MR>
+void pack_a(i64 m, i64 k, const T* a, i64 rs, i64 cs, T* dst) {
+  for (i64 i0 = 0; i0 < m; i0 += MR, dst += k * MR) {
+    const int mm = static_cast<int>(m - i0 < MR ? m - i0 : MR);
+    const T* ap = a + i0 * rs;
+    if (rs == 1) {
+      for (i64 p = 0; p < k; ++p)
+        for (int i = 0; i < mm; ++i) dst[p * MR + i] = ap[p * cs + i];
+      continue;
+    }
+    i64 p0 = 0;
+#if defined(__AVX__) || defined(__SSE2__)
+    constexpr int L = kTransposeL<T>;
+    if (cs == 1) {
+      // Groups of L rows, last group first: its overrun past MR lands in the
+      // next k row's first elements, which the earlier groups then overwrite.
+      constexpr int G = (MR + L - 1) / L;
+      for (; p0 + L <= k; p0 += L)
+        for (int g = G - 1; g >= 0; --g) {
+          const int rows = mm - g * L;
+          if (rows > 0) transpose_block(ap + g * L * rs + p0, rs, rows < L ? rows : L, dst + p0 * MR + g * L, MR);
+        }
+    }
+#endif
+    for (i64 p = p0; p < k; ++p)
+      for (int i = 0; i < mm; ++i) dst[p * MR + i] = ap[i * rs + p * cs];
+  }
+}
+
+// ---------------------------------------------------------------------------
+// GEMV.
+
+template <class T, class Arch, int R>
+inline void gemv_dot_rows(i64 k, T alpha, const T* a, i64 lda, const T* x, T beta, T* y, i64 incy) {
+  using V = Vec<T, Arch>;
+  constexpr int W = static_cast<int>(V::size);
+  V acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = V(T(0));
+  i64 p = 0;
+  for (; p + 2 * W <= k; p += 2 * W) {
+    const V x0 = V::load_unaligned(x + p), x1 = V::load_unaligned(x + p + W);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      acc[r][0] = xsimd::fma(V::load_unaligned(a + r * lda + p), x0, acc[r][0]);
+      acc[r][1] = xsimd::fma(V::load_unaligned(a + r * lda + p + W), x1, acc[r][1]);
+    }
+  }
+  if (p + W <= k) {
+    const V x0 = V::load_unaligned(x + p);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r][0] = xsimd::fma(V::load_unaligned(a + r * lda + p), x0, acc[r][0]);
+    p += W;
+  }
+  for (int r = 0; r < R; ++r) {
+    alignas(64) T lanes[W];
+    (acc[r][0] + acc[r][1]).store_aligned(lanes);
+    T s = lanes[0];
+    for (int q = 1; q < W; ++q) s += lanes[q];
+    for (i64 q = p; q < k; ++q) s += a[r * lda + q] * x[q];
+    s *= alpha;
+    y[r * incy] = beta != T(0) ? s + beta * y[r * incy] : s;
+  }
+}
+
+template <class T, class Arch>
+void gemv_dot(i64 m, i64 k, T alpha, const T* a, i64 lda, const T* x, T beta, T* y, i64 incy) {
+  i64 i = 0;
+  for (; i + 4 <= m; i += 4)
+    gemv_dot_rows<T, Arch, 4>(k, alpha, a + i * lda, lda, x, beta, y + i * incy, incy);
+  for (; i < m; ++i) gemv_dot_rows<T, Arch, 1>(k, alpha, a + i * lda, lda, x, beta, y + i * incy, incy);
+}
+
+template <class T, class Arch, int NV>
+inline void gemv_axpy_cols(i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx, T beta, T* y) {
+  using V = Vec<T, Arch>;
+  constexpr int W = static_cast<int>(V::size);
+  V acc[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc[v] = V(T(0));
+  for (i64 p = 0; p < k; ++p) {
+    const V xv(x[p * incx]);
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[v] = xsimd::fma(xv, V::load_unaligned(a + p * lda + v * W), acc[v]);
+  }
+  const V va(alpha), vb(beta);
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    V r = alpha != T(1) ? acc[v] * va : acc[v];
+    if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(y + v * W), r);
+    r.store_unaligned(y + v * W);
+  }
+}
+
+template <class T, class Arch>
+void gemv_axpy(i64 n, i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx, T beta, T* y) {
+  using V = Vec<T, Arch>;
+  constexpr int W = static_cast<int>(V::size);
+  i64 j = 0;
+  for (; j + 4 * W <= n; j += 4 * W) gemv_axpy_cols<T, Arch, 4>(k, alpha, a + j, lda, x, incx, beta, y + j);
+  for (; j + W <= n; j += W) gemv_axpy_cols<T, Arch, 1>(k, alpha, a + j, lda, x, incx, beta, y + j);
+  if (j < n) {  // last < W columns: through a padded buffer, same arithmetic
+    alignas(64) T buf[W];
+    T acc[W] = {};
+    const int t = static_cast<int>(n - j);
+    // Accumulate the scalar FMA chain in vector lanes to keep the same rounding.
+    V vacc(T(0));
+    for (i64 p = 0; p < k; ++p) {
+      for (int q = 0; q < W; ++q) acc[q] = q < t ? a[p * lda + j + q] : T(0);
+      vacc = xsimd::fma(V(x[p * incx]), V::load_unaligned(acc), vacc);
+    }
+    for (int q = 0; q < W; ++q) buf[q] = (beta != T(0) && q < t) ? y[j + q] : T(0);
+    V r = alpha != T(1) ? vacc * V(alpha) : vacc;
+    if (beta != T(0)) r = xsimd::fma(V(beta), V::load_aligned(buf), r);
+    r.store_aligned(buf);
+    for (int q = 0; q < t; ++q) y[j + q] = buf[q];
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+template <class T, class Arch, int MR, int NV>
+constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc) {
+  constexpr int W = static_cast<int>(Vec<T, Arch>::size);
+  return GemmKernels<T>{MR,
+                        NV * W,
+                        W,
+                        mc,
+                        kc,
+                        nc,
+                        &tile<T, Arch, MR, NV>,
+                        &pack_b<T, Arch, NV * W>,
+                        &pack_a<T, Arch, MR>,
+                        &gemv_dot<T, Arch>,
+                        &gemv_axpy<T, Arch>};
+}
+
+}  // namespace
+}  // namespace lamina::detail

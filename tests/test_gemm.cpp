@@ -1,0 +1,443 @@
+// GEMM kernel (lamina::gemm) and matmul op tests against a naive float64
+// triple loop: edge sizes, sizes around every block size, all transpose
+// combinations, alpha/beta, strided operands, batched broadcasting,
+// matrix·vector, every ISA this CPU runs, and 1 vs 2 threads bitwise.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lamina/core/error.h"
+#include "lamina/core/gemm.h"
+#include "lamina/core/isa.h"
+#include "lamina/core/ops/matmul.h"
+#include "lamina/core/tensor.h"
+#include "lamina/core/threading.h"
+
+namespace {
+
+using i64 = std::int64_t;
+using lamina::Shape;
+using lamina::Tensor;
+
+template <class T>
+std::vector<T> random_vec(i64 n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> d(-1.0, 1.0);
+  std::vector<T> v(static_cast<std::size_t>(n));
+  for (auto& x : v) x = static_cast<T>(d(gen));
+  return v;
+}
+
+/// Runs fn once per supported ISA, restoring the current one afterwards.
+template <class F>
+void for_each_isa(F&& fn) {
+  const lamina::Isa saved = lamina::current_isa();
+  for (lamina::Isa isa : lamina::supported_isas()) {
+    SCOPED_TRACE(std::string("isa=") + std::string(lamina::isa_name(isa)));
+    lamina::set_isa(isa);
+    fn();
+  }
+  lamina::set_isa(saved);
+}
+
+class ThreadsGuard {
+ public:
+  explicit ThreadsGuard(int n) : saved_(lamina::get_num_threads()) { lamina::set_num_threads(n); }
+  ~ThreadsGuard() { lamina::set_num_threads(saved_); }
+
+ private:
+  int saved_;
+};
+
+/// One strided GEMM problem stored in column-padded buffers.
+struct Problem {
+  i64 M, N, K;
+  bool ta, tb;  // operands stored transposed
+  i64 pad;      // extra elements per leading dimension
+  i64 step;     // element step along the contiguous dimension (1 = unit stride)
+};
+
+/// Checks gemm<T> on `p` with the given alpha/beta against float64.
+template <class T>
+void check_gemm(const Problem& p, T alpha, T beta, unsigned seed) {
+  const i64 M = p.M, N = p.N, K = p.K, s = p.step;
+  // A is M x K (or stored K x M when ta); leading dimension padded.
+  const i64 a_rows = p.ta ? K : M, a_cols = p.ta ? M : K;
+  const i64 lda = a_cols * s + p.pad;
+  const i64 b_rows = p.tb ? N : K, b_cols = p.tb ? K : N;
+  const i64 ldb = b_cols * s + p.pad;
+  const i64 ldc = N + p.pad;
+  auto A = random_vec<T>(a_rows * lda + 1, seed);
+  auto B = random_vec<T>(b_rows * ldb + 1, seed + 1);
+  auto C = random_vec<T>(M * ldc + 1, seed + 2);
+  if (beta == T(0))
+    for (auto& c : C) c = std::numeric_limits<T>::quiet_NaN();
+  const auto C0 = C;
+  const i64 rs_a = p.ta ? s : lda, cs_a = p.ta ? lda : s;
+  const i64 rs_b = p.tb ? s : ldb, cs_b = p.tb ? ldb : s;
+  lamina::gemm<T>(M, N, K, alpha, A.data(), rs_a, cs_a, B.data(), rs_b, cs_b, beta, C.data(), ldc, 1);
+
+  const double eps = std::numeric_limits<T>::epsilon();
+  int failures = 0;
+  for (i64 i = 0; i < M && failures < 3; ++i)
+    for (i64 j = 0; j < N && failures < 3; ++j) {
+      double acc = 0, mag = 0;
+      for (i64 k = 0; k < K; ++k) {
+        const double prod = static_cast<double>(A[i * rs_a + k * cs_a]) * static_cast<double>(B[k * rs_b + j * cs_b]);
+        acc += prod;
+        mag += std::fabs(prod);
+      }
+      double ref = static_cast<double>(alpha) * acc;
+      double bound = std::fabs(static_cast<double>(alpha)) * mag;
+      if (beta != T(0)) {
+        ref += static_cast<double>(beta) * static_cast<double>(C0[i * ldc + j]);
+        bound += std::fabs(static_cast<double>(beta) * static_cast<double>(C0[i * ldc + j]));
+      }
+      const double got = static_cast<double>(C[i * ldc + j]);
+      const double tol = (static_cast<double>(K) + 3.0) * eps * bound + 1e-300;
+      if (!(std::fabs(got - ref) <= tol)) {
+        ++failures;
+        ADD_FAILURE() << "C(" << i << ", " << j << ") = " << got << ", expected " << ref << " (tol " << tol
+                      << ") for M=" << M << " N=" << N << " K=" << K << " ta=" << p.ta << " tb=" << p.tb
+                      << " pad=" << p.pad << " step=" << s << " alpha=" << alpha << " beta=" << beta;
+      }
+    }
+  // Padding columns of C are never touched.
+  for (i64 i = 0; i < M; ++i)
+    for (i64 j = N; j < ldc; ++j) {
+      const T a = C[i * ldc + j], b = C0[i * ldc + j];
+      ASSERT_TRUE(std::memcmp(&a, &b, sizeof(T)) == 0) << "wrote outside C at (" << i << ", " << j << ")";
+    }
+}
+
+template <class T>
+void sweep_sizes(const std::vector<i64>& ms, const std::vector<i64>& ns, const std::vector<i64>& ks, unsigned seed) {
+  for (i64 M : ms)
+    for (i64 N : ns)
+      for (i64 K : ks)
+        for (int t = 0; t < 4; ++t) {
+          const Problem p{M, N, K, (t & 1) != 0, (t & 2) != 0, 0, 1};
+          // Cycle alpha/beta through the cases so every shape sees one.
+          const int ab = static_cast<int>((M + N + K + t) % 3);
+          const T alpha = ab == 2 ? T(-0.5) : T(1);
+          const T beta = ab == 0 ? T(0) : ab == 1 ? T(1) : T(0.25);
+          check_gemm<T>(p, alpha, beta, seed++);
+          if (::testing::Test::HasFailure()) return;
+        }
+}
+
+TEST(Gemm, EdgeAndPrimeSizesEveryIsa) {
+  for_each_isa([] {
+    const std::vector<i64> sizes = {0, 1, 2, 3, 5, 7, 13, 31};
+    sweep_sizes<float>(sizes, sizes, {0, 1, 2, 7, 37}, 1);
+    sweep_sizes<double>({0, 1, 3, 7, 13}, {0, 1, 2, 5, 9, 17}, {0, 1, 5, 37}, 2);
+  });
+}
+
+TEST(Gemm, AroundRegisterBlocks) {
+  // mr in {6, 14}, nr in {4, 8, 16, 32} elements across ISAs and dtypes.
+  for_each_isa([] {
+    sweep_sizes<float>({5, 6, 7, 11, 12, 13, 14, 15, 29}, {7, 8, 9, 15, 16, 17, 31, 32, 33, 47}, {16}, 3);
+    sweep_sizes<double>({5, 6, 7, 13, 14, 15}, {3, 4, 5, 7, 8, 9, 15, 16, 17}, {9}, 4);
+  });
+}
+
+TEST(Gemm, AroundCacheBlocks) {
+  // kc in {192, 256}, mc in {72, 84, 144, 168}: a few shapes straddling them.
+  for_each_isa([] {
+    for (i64 K : {191, 193, 255, 257, 513})
+      check_gemm<float>({9, 35, K, false, false, 0, 1}, 1.f, 0.5f, 10 + static_cast<unsigned>(K));
+    for (i64 M : {143, 145, 169}) {
+      check_gemm<float>({M, 40, 260, false, true, 0, 1}, 1.f, 0.f, 20);
+      check_gemm<double>({M, 20, 200, true, false, 0, 1}, 2.0, 1.0, 21);
+    }
+    // Wide N: past nc (4080/4064 floats, 2040/2032 doubles) and the A-packing threshold.
+    check_gemm<float>({13, 4097, 5, false, false, 0, 1}, 1.f, 0.f, 30);
+    check_gemm<double>({7, 2049, 3, false, true, 0, 1}, 1.0, 1.0, 31);
+    check_gemm<float>({40, 600, 70, true, true, 0, 1}, 1.f, 0.f, 32);
+    check_gemm<float>({40, 600, 70, false, false, 0, 1}, 1.f, 1.f, 33);
+    // Packed A (wide N) through the transposing pack, several row groups per panel.
+    for (int t = 0; t < 4; ++t) {
+      check_gemm<double>({47, 530, 45, (t & 1) != 0, (t & 2) != 0, 0, 1}, 1.0, 0.5, 34);
+      check_gemm<float>({31, 530, 45, (t & 1) != 0, (t & 2) != 0, 0, 1}, 1.f, 0.f, 35);
+    }
+  });
+}
+
+TEST(Gemm, TallSkinnyAndVectors) {
+  for_each_isa([] {
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      check_gemm<float>({1000, 3, 20, ta, tb, 0, 1}, 1.f, 0.f, 40);
+      check_gemm<float>({3, 1000, 20, ta, tb, 0, 1}, 1.f, 1.f, 41);
+      check_gemm<float>({20, 20, 3000, ta, tb, 0, 1}, 1.f, 0.f, 42);
+      check_gemm<float>({1, 1000, 70, ta, tb, 0, 1}, 0.5f, 0.f, 43);  // vector·matrix
+      check_gemm<float>({1000, 1, 70, ta, tb, 0, 1}, 1.f, 2.f, 44);   // matrix·vector
+      check_gemm<double>({1, 33, 1000, ta, tb, 0, 1}, 1.0, 0.0, 45);
+      check_gemm<double>({33, 1, 1000, ta, tb, 0, 1}, 1.0, 1.0, 46);
+      check_gemm<float>({1, 1, 1000, ta, tb, 0, 1}, 1.f, 0.f, 47);     // dot
+      check_gemm<float>({128, 10, 128, ta, tb, 0, 1}, 1.f, 0.f, 48);   // MLP output layer
+    }
+  });
+}
+
+TEST(Gemm, StridedOperands) {
+  for_each_isa([] {
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      // Padded leading dimensions.
+      check_gemm<float>({17, 19, 23, ta, tb, 5, 1}, 1.f, 0.f, 50);
+      check_gemm<double>({17, 19, 23, ta, tb, 3, 1}, 1.0, 0.5, 51);
+      // No unit stride at all (every other element): the general packing path.
+      check_gemm<float>({17, 21, 29, ta, tb, 1, 2}, 1.f, 1.f, 52);
+      check_gemm<float>({1, 21, 29, ta, tb, 1, 3}, 1.f, 0.f, 53);
+      check_gemm<float>({21, 1, 29, ta, tb, 1, 3}, 1.f, 0.f, 54);
+    }
+  });
+}
+
+TEST(Gemm, AlphaZeroAndKZeroOnlyScale) {
+  std::vector<float> A = {std::nanf("")}, B = {std::nanf("")};
+  std::vector<float> C = {1, 2, 3, 4};
+  lamina::gemm<float>(2, 2, 1, 0.f, A.data(), 0, 0, B.data(), 0, 0, 2.f, C.data(), 2, 1);
+  EXPECT_THAT(C, ::testing::ElementsAre(2, 4, 6, 8));
+  C = {std::nanf(""), 1, 2, 3};
+  lamina::gemm<float>(2, 2, 0, 1.f, nullptr, 0, 0, nullptr, 0, 0, 0.f, C.data(), 2, 1);
+  EXPECT_THAT(C, ::testing::ElementsAre(0, 0, 0, 0));
+}
+
+template <class T>
+std::vector<T> run_gemm(int threads, i64 M, i64 N, i64 K, bool ta, bool tb) {
+  ThreadsGuard g(threads);
+  auto A = random_vec<T>(M * K, 7), B = random_vec<T>(K * N, 8), C = random_vec<T>(M * N, 9);
+  lamina::gemm<T>(M, N, K, T(0.75), A.data(), ta ? 1 : K, ta ? M : 1, B.data(), tb ? 1 : N, tb ? K : 1, T(0.5),
+                  C.data(), N, 1);
+  return C;
+}
+
+TEST(Gemm, OneAndTwoThreadsBitwiseEqual) {
+  for_each_isa([] {
+    struct S {
+      i64 M, N, K;
+    };
+    for (S s : {S{300, 301, 150}, S{128, 10, 128}, S{128, 784, 256}, S{784, 256, 128}, S{37, 1000, 300},
+                S{1000, 37, 300}, S{1, 3000, 700}, S{3000, 1, 700}, S{2, 2, 5000}})
+      for (int t = 0; t < 4; ++t) {
+        const bool ta = t & 1, tb = t & 2;
+        auto f1 = run_gemm<float>(1, s.M, s.N, s.K, ta, tb);
+        auto f2 = run_gemm<float>(2, s.M, s.N, s.K, ta, tb);
+        EXPECT_EQ(0, std::memcmp(f1.data(), f2.data(), f1.size() * sizeof(float)))
+            << s.M << "x" << s.N << "x" << s.K << " ta=" << ta << " tb=" << tb;
+      }
+    auto d1 = run_gemm<double>(1, 200, 210, 300, false, true);
+    auto d2 = run_gemm<double>(2, 200, 210, 300, false, true);
+    EXPECT_EQ(0, std::memcmp(d1.data(), d2.data(), d1.size() * sizeof(double)));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// matmul op
+
+Tensor rand_tensor(const Shape& shape, unsigned seed, lamina::DType dt = lamina::DType::float32) {
+  auto v = random_vec<double>(shape.numel(), seed);
+  return Tensor::from<double>(v, shape).to(dt);
+}
+
+/// Naive NumPy-matmul reference on float64 values.
+std::vector<double> ref_matmul(const Tensor& a0, const Tensor& b0, bool ta, bool tb, Shape* out_shape) {
+  Tensor a = a0, b = b0;
+  if (ta && a.ndim() >= 2) a = a.transpose(-1, -2);
+  if (tb && b.ndim() >= 2) b = b.transpose(-1, -2);
+  const bool av = a.ndim() == 1, bv = b.ndim() == 1;
+  if (av) a = a.unsqueeze(0);
+  if (bv) b = b.unsqueeze(1);
+  const int nb = std::max(a.ndim(), b.ndim()) - 2;
+  Shape batch;
+  batch.resize(nb, 1);
+  for (int d = 0; d < nb; ++d) {
+    const int da = d - (nb - (a.ndim() - 2)), db = d - (nb - (b.ndim() - 2));
+    const i64 xa = da >= 0 ? a.shape()[da] : 1, xb = db >= 0 ? b.shape()[db] : 1;
+    batch[d] = std::max(xa, xb);
+  }
+  Shape full_a = batch, full_b = batch;
+  full_a.push_back(a.size(-2));
+  full_a.push_back(a.size(-1));
+  full_b.push_back(b.size(-2));
+  full_b.push_back(b.size(-1));
+  auto va = a.broadcast_to(full_a).contiguous().to_vector<double>();
+  auto vb = b.broadcast_to(full_b).contiguous().to_vector<double>();
+  const i64 M = a.size(-2), K = a.size(-1), N = b.size(-1), nbatch = batch.numel();
+  std::vector<double> out(static_cast<std::size_t>(nbatch * M * N));
+  for (i64 t = 0; t < nbatch; ++t)
+    for (i64 i = 0; i < M; ++i)
+      for (i64 j = 0; j < N; ++j) {
+        double s = 0;
+        for (i64 k = 0; k < K; ++k) s += va[(t * M + i) * K + k] * vb[(t * K + k) * N + j];
+        out[(t * M + i) * N + j] = s;
+      }
+  *out_shape = batch;
+  if (!av) out_shape->push_back(M);
+  if (!bv) out_shape->push_back(N);
+  return out;
+}
+
+void expect_matmul(const Tensor& a, const Tensor& b, bool ta = false, bool tb = false) {
+  Shape expected_shape;
+  auto ref = ref_matmul(a, b, ta, tb, &expected_shape);
+  Tensor c = lamina::core::matmul(a, b, ta, tb);
+  ASSERT_EQ(c.shape(), expected_shape) << a.shape() << " @ " << b.shape();
+  ASSERT_EQ(c.dtype(), a.dtype());
+  auto got = c.to_vector<double>();
+  const double tol = a.dtype() == lamina::DType::float32 ? 2e-5 : 1e-13;
+  const i64 K = ta && a.ndim() >= 2 ? a.size(-2) : a.size(-1);
+  for (std::size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], ref[i], tol * (1.0 + static_cast<double>(K))) << a.shape() << " @ " << b.shape() << " at " << i;
+}
+
+TEST(Matmul, TwoDAllTransposes) {
+  for_each_isa([] {
+    for (auto dt : {lamina::DType::float32, lamina::DType::float64}) {
+      expect_matmul(rand_tensor({5, 7}, 1, dt), rand_tensor({7, 3}, 2, dt));
+      expect_matmul(rand_tensor({7, 5}, 1, dt), rand_tensor({7, 3}, 2, dt), true, false);
+      expect_matmul(rand_tensor({5, 7}, 1, dt), rand_tensor({3, 7}, 2, dt), false, true);
+      expect_matmul(rand_tensor({7, 5}, 1, dt), rand_tensor({3, 7}, 2, dt), true, true);
+      expect_matmul(rand_tensor({0, 7}, 1, dt), rand_tensor({7, 3}, 2, dt));
+      expect_matmul(rand_tensor({4, 0}, 1, dt), rand_tensor({0, 3}, 2, dt));  // zeros
+    }
+  });
+}
+
+TEST(Matmul, VectorsPromoteAndDrop) {
+  expect_matmul(rand_tensor({7}, 1), rand_tensor({7}, 2));          // dot -> ()
+  expect_matmul(rand_tensor({7}, 1), rand_tensor({7, 3}, 2));       // (3,)
+  expect_matmul(rand_tensor({5, 7}, 1), rand_tensor({7}, 2));       // (5,)
+  expect_matmul(rand_tensor({2, 5, 7}, 1), rand_tensor({7}, 2));    // (2, 5)
+  expect_matmul(rand_tensor({7}, 1), rand_tensor({4, 7, 3}, 2));    // (4, 3)
+  expect_matmul(rand_tensor({7, 5}, 1), rand_tensor({7}, 2), true, false);
+  EXPECT_EQ(lamina::core::matmul(rand_tensor({7}, 1), rand_tensor({7}, 2)).ndim(), 0);
+}
+
+TEST(Matmul, BatchedBroadcasting) {
+  for_each_isa([] {
+    expect_matmul(rand_tensor({3, 4, 5}, 1), rand_tensor({3, 5, 6}, 2));
+    expect_matmul(rand_tensor({2, 1, 4, 5}, 1), rand_tensor({3, 5, 6}, 2));
+    expect_matmul(rand_tensor({4, 5}, 1), rand_tensor({2, 3, 5, 6}, 2));
+    expect_matmul(rand_tensor({2, 3, 4, 5}, 1), rand_tensor({5, 6}, 2));  // folds into one GEMM
+    expect_matmul(rand_tensor({2, 3, 1, 5}, 1), rand_tensor({5, 6}, 2));
+    expect_matmul(rand_tensor({2, 3, 5, 4}, 1), rand_tensor({3, 6, 5}, 2), true, true);
+    expect_matmul(rand_tensor({64, 9, 9}, 1, lamina::DType::float64), rand_tensor({64, 9, 9}, 2, lamina::DType::float64));
+  });
+}
+
+TEST(Matmul, StridedViewsWithoutCopies) {
+  Tensor big = rand_tensor({12, 20}, 3);
+  Tensor w = rand_tensor({30, 16}, 4);
+  // Column slice (row stride 20, unit column stride), transposed view, row step.
+  expect_matmul(big.slice(1, 2, 17), w.slice(0, 0, 15));
+  expect_matmul(big.t(), rand_tensor({12, 5}, 5));
+  expect_matmul(big.slice(0, 0, 12, 2), w.slice(0, 1, 21));
+  // No unit stride anywhere: step on the contiguous axis.
+  expect_matmul(big.slice(1, 0, 20, 2), w.slice(0, 0, 30, 3).slice(1, 0, 16, 2));
+  // Expanded (stride-0) operand and a batch of transposed views.
+  expect_matmul(rand_tensor({1, 6}, 6).expand({5, 6}), rand_tensor({6, 4}, 7));
+  expect_matmul(rand_tensor({3, 6, 5}, 8).transpose(1, 2), rand_tensor({3, 6, 4}, 9));
+}
+
+TEST(Matmul, OutAccumulatesWithAlphaBeta) {
+  for (auto dt : {lamina::DType::float32, lamina::DType::float64}) {
+    Tensor a = rand_tensor({6, 9}, 1, dt), b = rand_tensor({9, 5}, 2, dt), c = rand_tensor({6, 5}, 3, dt);
+    Shape s;
+    auto ab = ref_matmul(a, b, false, false, &s);
+    auto c0 = c.to_vector<double>();
+    lamina::core::matmul_out(a, b, c, 0.5, 2.0);
+    auto got = c.to_vector<double>();
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], 0.5 * ab[i] + 2.0 * c0[i], 1e-5);
+    // beta = 0 ignores NaN in the output.
+    c.fill_(std::nan(""));
+    lamina::core::matmul_out(a, b, c, 1.0, 0.0);
+    got = c.to_vector<double>();
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ab[i], 1e-5);
+  }
+}
+
+TEST(Matmul, OutStridedAndAliased) {
+  Tensor a = rand_tensor({6, 9}, 1), b = rand_tensor({9, 5}, 2);
+  Shape s;
+  auto ab = ref_matmul(a, b, false, false, &s);
+  // Transposed output view (unit row stride): written in place.
+  Tensor storage = lamina::zeros({5, 6});
+  Tensor outT = storage.t();
+  lamina::core::matmul_out(a, b, outT, 1.0, 1.0);
+  auto got = outT.contiguous().to_vector<double>();
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ab[i], 1e-5);
+  // Output with no unit stride: goes through a temporary.
+  Tensor wide = lamina::zeros({6, 10});
+  Tensor out2 = wide.slice(1, 0, 10, 2);
+  lamina::core::matmul_out(a, b, out2);
+  got = out2.contiguous().to_vector<double>();
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ab[i], 1e-5);
+  EXPECT_EQ(wide.at<float>(0, 1), 0.f);
+  // Output aliasing an input: x = x @ m.
+  Tensor x = rand_tensor({4, 4}, 5), m = rand_tensor({4, 4}, 6);
+  auto xm = ref_matmul(x, m, false, false, &s);
+  lamina::core::matmul_out(x, m, x);
+  got = x.to_vector<double>();
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], xm[i], 1e-5);
+}
+
+TEST(Matmul, ThreadsBitwiseEqual) {
+  Tensor a = rand_tensor({4, 100, 130}, 1), b = rand_tensor({130, 90}, 2);
+  Tensor c = rand_tensor({50, 3, 20}, 3), d = rand_tensor({50, 20, 7}, 4);
+  Tensor r1, r2, s1, s2;
+  {
+    ThreadsGuard g(1);
+    r1 = lamina::core::matmul(a, b);
+    s1 = lamina::core::matmul(c, d);
+  }
+  {
+    ThreadsGuard g(2);
+    r2 = lamina::core::matmul(a, b);
+    s2 = lamina::core::matmul(c, d);
+  }
+  EXPECT_EQ(0, std::memcmp(r1.raw_data(), r2.raw_data(), r1.numel() * r1.itemsize()));
+  EXPECT_EQ(0, std::memcmp(s1.raw_data(), s2.raw_data(), s1.numel() * s1.itemsize()));
+}
+
+TEST(Matmul, ErrorsNameBothShapes) {
+  using ::testing::HasSubstr;
+  auto message = [](auto&& fn) -> std::string {
+    try {
+      fn();
+    } catch (const lamina::Error& e) {
+      return e.what();
+    }
+    return "no exception";
+  };
+  Tensor a = lamina::zeros({3, 4}), b = lamina::zeros({5, 2});
+  EXPECT_THROW(lamina::core::matmul(a, b), lamina::ShapeError);
+  EXPECT_THAT(message([&] { lamina::core::matmul(a, b); }),
+              HasSubstr("[matmul] inner dimensions differ: (3, 4) @ (5, 2)"));
+  EXPECT_THAT(message([&] { lamina::core::matmul(a, a, false, false); }),
+              HasSubstr("[matmul] inner dimensions differ: (3, 4) @ (3, 4)"));
+  EXPECT_THAT(message([&] { lamina::core::matmul(lamina::zeros({2, 3, 4}), lamina::zeros({5, 4, 2})); }),
+              HasSubstr("[matmul] cannot broadcast batch dimensions: (2, 3, 4) @ (5, 4, 2)"));
+  EXPECT_THROW(lamina::core::matmul(lamina::Tensor::scalar(1.0), b), lamina::ShapeError);
+  EXPECT_THROW(lamina::core::matmul(a, lamina::zeros({4, 2}, lamina::DType::float64)), lamina::DTypeError);
+  EXPECT_THAT(message([&] { lamina::core::matmul(a, lamina::zeros({4, 2}, lamina::DType::float64)); }),
+              HasSubstr("[matmul] dtypes differ: float32 @ float64"));
+  EXPECT_THROW(lamina::core::matmul(lamina::zeros({3, 4}, lamina::DType::int32), lamina::zeros({4, 2}, lamina::DType::int32)),
+               lamina::DTypeError);
+  Tensor bad_out = lamina::zeros({3, 3});
+  EXPECT_THAT(message([&] { lamina::core::matmul_out(a, lamina::zeros({4, 2}), bad_out); }),
+              HasSubstr("[matmul] output has shape (3, 3), expected (3, 2)"));
+}
+
+}  // namespace
