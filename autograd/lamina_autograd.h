@@ -3,3 +3,5 @@
 #include "lamina/autograd/ops.h"
 #include "lamina/autograd/tape.h"
 #include "lamina/autograd/variable.h"
+#include "lamina/autograd/indexing.h"
+#include "lamina/autograd/nn.h"

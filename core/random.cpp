@@ -116,6 +116,15 @@ void set_random_seed(std::uint64_t seed) {
   g_seed_counter.store(0);
 }
 
+std::pair<std::uint64_t, std::uint64_t> random_seed_state() {
+  return {g_global_seed.load(), g_seed_counter.load()};
+}
+
+void set_random_seed_state(std::uint64_t seed, std::uint64_t counter) {
+  g_global_seed.store(seed);
+  g_seed_counter.store(counter);
+}
+
 std::uint64_t next_random_seed() {
   const std::uint64_t n = g_seed_counter.fetch_add(1);
   auto w = detail::philox4x32(n, g_global_seed.load() ^ 0x5eed5eed5eed5eedull);

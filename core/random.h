@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "lamina/core/tensor.h"
 
@@ -48,6 +49,11 @@ void set_random_seed(std::uint64_t seed);
 /// The next seed of the global sequence (a function of the global seed and
 /// how many seeds were drawn since it was set).
 std::uint64_t next_random_seed();
+/// The global seed sequence's state: (global seed, seeds drawn since it was
+/// set). Restoring it with set_random_seed_state makes next_random_seed()
+/// continue exactly where it was (checkpoints).
+std::pair<std::uint64_t, std::uint64_t> random_seed_state();
+void set_random_seed_state(std::uint64_t seed, std::uint64_t counter);
 
 namespace detail {
 /// One Philox4x32-10 block: four 32-bit random words for (counter, key).

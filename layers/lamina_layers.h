@@ -1,6 +1,7 @@
 #pragma once
 /// Everything in lamina's layers module.
 #include "lamina/layers/activations.h"
+#include "lamina/layers/callbacks.h"
 #include "lamina/layers/config.h"
 #include "lamina/layers/constraints.h"
 #include "lamina/layers/core_layers.h"
@@ -12,3 +13,6 @@
 #include "lamina/layers/normalization.h"
 #include "lamina/layers/registry.h"
 #include "lamina/layers/regularizers.h"
+#include "lamina/layers/data/lamina_data.h"
+#include "lamina/layers/losses/losses.h"
+#include "lamina/layers/metrics/metrics.h"

@@ -9,8 +9,7 @@ namespace lamina {
 
 LAMINA_REGISTER_LAYER(Sequential);
 
-Model::Model(std::string class_name, LayerOptions options) : Layer(std::move(class_name), std::move(options)) {}
-Model::~Model() = default;
+
 
 namespace {
 

@@ -15,13 +15,45 @@
 ///   };
 
 #include <iosfwd>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "lamina/layers/callbacks.h"
 #include "lamina/layers/layer.h"
 
 namespace lamina {
+
+namespace optim {
+class Optimizer;
+}
+namespace losses {
+class Loss;
+}
+namespace metrics {
+class Metric;
+}
+namespace data {
+class Dataset;
+}
+
+/// Options of Model::fit (Keras defaults).
+struct FitOptions {
+  std::int64_t batch_size = 32;
+  int epochs = 1;
+  /// Fraction of the samples, taken from the END before shuffling, held out for validation.
+  double validation_split = 0.0;
+  /// (x, y) evaluated at the end of each epoch (wins over validation_split).
+  std::optional<std::pair<Tensor, Tensor>> validation_data;
+  bool shuffle = true;
+  /// Seed of the per-epoch shuffle (default: from the global seed sequence).
+  std::optional<std::uint64_t> seed;
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  /// 0 = silent, 1 = progress bar, 2 = one line per epoch.
+  int verbose = 1;
+  int initial_epoch = 0;
+};
 
 class Model : public Layer {
  public:
@@ -31,6 +63,46 @@ class Model : public Layer {
   /// Keras-style table: layer name (type), output shape, parameter count,
   /// then total / trainable / non-trainable parameters.
   std::string summary() const;
+
+  // ---- training (layers/training.cpp) ----
+  /// Configures training. `loss` may be null when the model adds its own
+  /// losses with add_loss. Metric ids ("accuracy", ...) are resolved against
+  /// the first batch's shapes, as Keras does.
+  void compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss = nullptr,
+               std::vector<std::string> metrics = {});
+  void compile(const std::string& optimizer, const std::string& loss = "", std::vector<std::string> metrics = {});
+  bool compiled() const;
+  optim::Optimizer* optimizer() const;
+  const losses::Loss* loss() const;
+  /// "loss" then the metric names.
+  std::vector<std::string> metrics_names() const;
+
+  /// Trains on (x, y) (Keras fit); returns the History.
+  std::shared_ptr<History> fit(const Tensor& x, const Tensor& y, FitOptions options = {});
+  /// Trains on a batched dataset; `validation` (optional) is evaluated after each epoch.
+  std::shared_ptr<History> fit(const data::Dataset& train, FitOptions options = {},
+                               const data::Dataset* validation = nullptr);
+  /// Loss and metrics (training=false), in metrics_names() order.
+  Logs evaluate(const Tensor& x, const Tensor& y, std::int64_t batch_size = 32, int verbose = 0);
+  Logs evaluate(const data::Dataset& data, int verbose = 0);
+  /// Outputs for x in batches (training=false, nothing recorded).
+  Tensor predict(const Tensor& x, std::int64_t batch_size = 32);
+  /// One optimizer step on one batch; returns its logs (loss, metrics of this batch).
+  Logs train_on_batch(const Tensor& x, const Tensor& y);
+  Logs test_on_batch(const Tensor& x, const Tensor& y);
+
+  /// Set by callbacks (EarlyStopping, TerminateOnNaN) to end fit after the current batch/epoch.
+  bool stop_training = false;
+
+ private:
+  struct TrainingState;
+  std::unique_ptr<TrainingState> training_;
+  Tensor compute_total_loss(const Tensor& y, const Tensor& y_pred);
+  void train_step(const Tensor& x, const Tensor& y, Logs& logs);
+  void test_step(const Tensor& x, const Tensor& y);
+  void ensure_metrics(const Tensor& y, const Tensor& y_pred);
+  void reset_metrics();
+  void write_metric_logs(Logs& logs, const std::string& prefix) const;
 };
 
 /// A linear stack of layers; each layer's output feeds the next.

@@ -1,0 +1,192 @@
+// lamina_compare: times every registered case for lamina and its peers and
+// prints CSV `case,threads,lamina_ns,peer,peer_ns,ratio` (ratio =
+// lamina_ns / peer_ns; below 1 means lamina is faster). bench/compare builds
+// this program and runs it once per thread count with the peers' thread
+// environment set for that run.
+//
+// Usage: lamina_compare [--threads N[,M...]] [--no-header] [--list] [FILTER]
+//   FILTER       only cases whose name contains this substring
+//   --threads    thread counts to run (default 1,2); may be repeated
+//   --no-header  omit the CSV header line
+//   --list       print the matching case names and peers, run nothing
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "compare_registry.h"
+#include "lamina/core/isa.h"
+#include "lamina/core/threading.h"
+
+namespace {
+
+using lamina::bench::CaseEntry;
+using lamina::bench::TimedFn;
+
+void usage(std::FILE* out) {
+  std::fputs(
+      "usage: lamina_compare [--threads N[,M...]] [--no-header] [--list] [FILTER]\n"
+      "Prints CSV case,threads,lamina_ns,peer,peer_ns,ratio for the cases whose\n"
+      "name contains FILTER (all when absent), for each thread count (default 1,2).\n",
+      out);
+}
+
+bool parse_threads(std::string_view text, std::vector<int>& out) {
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string item(text.substr(0, comma));
+    char* end = nullptr;
+    long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 1 || v > 1024) return false;
+    out.push_back(static_cast<int>(v));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+/// Runs one timing function; NaN (an empty CSV field) when it throws.
+double run_timed(const TimedFn& fn, int threads, const std::string& what) {
+  if (!fn) return NAN;
+  try {
+    return fn(threads);
+  } catch (const std::exception& e) {
+    lamina::bench::note(what + " failed: " + e.what());
+  } catch (...) {
+    lamina::bench::note(what + " failed with an unknown exception");
+  }
+  return NAN;
+}
+
+std::string fmt(double v, const char* format) {
+  if (!std::isfinite(v)) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+/// Context for the log: lamina's kernel ISA, compiled-in peers, machine load.
+void print_context(const std::vector<int>& threads) {
+  std::string peers;
+#ifdef LAMINA_HAVE_TORCH
+  peers += " libtorch";
+#endif
+#ifdef LAMINA_HAVE_OPENBLAS
+  peers += " openblas";
+#endif
+#ifdef LAMINA_HAVE_DNNL
+  peers += " onednn";
+#endif
+  std::string load = "?";
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    char buf[128] = {};
+    if (std::fgets(buf, sizeof buf, f)) {
+      load = buf;
+      if (!load.empty() && load.back() == '\n') load.pop_back();
+    }
+    std::fclose(f);
+  }
+  std::string ts;
+  for (int t : threads) {
+    if (!ts.empty()) ts += ',';
+    ts += std::to_string(t);
+  }
+  lamina::bench::note("threads " + ts + ", lamina ISA " + std::string(lamina::isa_name(lamina::current_isa())) +
+                      ", peers:" + (peers.empty() ? std::string(" none") : peers) + ", loadavg " + load);
+}
+
+/// Lets spinning worker threads of the previous library (OpenMP, OpenBLAS,
+/// TBB) go to sleep before the next measurement starts.
+void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> threads;
+  std::string filter;
+  bool header = true;
+  bool list = false;
+  bool have_filter = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      usage(stdout);
+      return 0;
+    } else if (arg == "--no-header") {
+      header = false;
+    } else if (arg == "--list") {
+      list = true;
+    } else if (arg == "--threads" || arg.starts_with("--threads=")) {
+      std::string_view value;
+      if (arg == "--threads") {
+        if (i + 1 >= argc) {
+          usage(stderr);
+          return 2;
+        }
+        value = argv[++i];
+      } else {
+        value = arg.substr(10);
+      }
+      if (!parse_threads(value, threads)) {
+        std::fprintf(stderr, "lamina_compare: bad thread count '%.*s'\n", int(value.size()), value.data());
+        return 2;
+      }
+    } else if (arg == "--") {
+      if (i + 1 < argc) filter = argv[++i], have_filter = true;
+    } else if (arg.starts_with("-") && arg.size() > 1) {
+      std::fprintf(stderr, "lamina_compare: unknown option '%s'\n", argv[i]);
+      usage(stderr);
+      return 2;
+    } else if (!have_filter) {
+      filter = argv[i];
+      have_filter = true;
+    } else {
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (threads.empty()) threads = {1, 2};
+
+  std::vector<const CaseEntry*> selected;
+  for (const auto& c : lamina::bench::cases())
+    if (c.name.find(filter) != std::string::npos) selected.push_back(&c);
+  if (selected.empty()) lamina::bench::note("no case matches '" + filter + "'");
+
+  if (list) {
+    for (const auto* c : selected) {
+      std::printf("%s", c->name.c_str());
+      for (const auto& p : c->peers) std::printf(" %s", p.peer.c_str());
+      std::printf("\n");
+    }
+    return 0;
+  }
+
+  print_context(threads);
+  if (header) std::printf("case,threads,lamina_ns,peer,peer_ns,ratio\n");
+  std::fflush(stdout);
+  for (const auto* c : selected) {
+    for (int t : threads) {
+      lamina::set_num_threads(t);
+      double lamina_ns = run_timed(c->lamina, t, c->name + " lamina");
+      if (c->peers.empty()) {
+        std::printf("%s,%d,%s,none,,\n", c->name.c_str(), t, fmt(lamina_ns, "%.1f").c_str());
+      }
+      for (const auto& p : c->peers) {
+        settle();
+        double peer_ns = run_timed(p.run, t, c->name + " " + p.peer);
+        std::printf("%s,%d,%s,%s,%s,%s\n", c->name.c_str(), t, fmt(lamina_ns, "%.1f").c_str(),
+                    p.peer.c_str(), fmt(peer_ns, "%.1f").c_str(),
+                    fmt(lamina_ns / peer_ns, "%.3f").c_str());
+      }
+      std::fflush(stdout);
+      settle();
+    }
+  }
+  return 0;
+}
