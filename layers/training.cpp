@@ -174,7 +174,7 @@ std::shared_ptr<History> Model::fit(const data::Dataset& train, FitOptions optio
   LAMINA_CHECK(options.epochs >= 0, ValueError, "[", path(), ".fit] epochs must be >= 0, got ", options.epochs);
   auto history = std::make_shared<History>();
   std::vector<std::shared_ptr<Callback>> callbacks = options.callbacks;
-  callbacks.insert(callbacks.begin(), history);
+  callbacks.push_back(history);  // after user callbacks, as Keras: it sees their log additions
   if (options.verbose > 0) {
     std::optional<bool> interactive;
     if (options.verbose == 2) interactive = false;
