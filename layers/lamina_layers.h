@@ -7,6 +7,7 @@
 #include "lamina/layers/core_layers.h"
 #include "lamina/layers/dense.h"
 #include "lamina/layers/dropout.h"
+#include "lamina/layers/embedding.h"
 #include "lamina/layers/initializers.h"
 #include "lamina/layers/layer.h"
 #include "lamina/layers/model.h"

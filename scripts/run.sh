@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: installs missing packages,
-# builds lamina (Release, portable) and runs the demo/training program.
+# builds lamina (Release, portable) and runs lamina-train: trains an MLP on
+# Fashion-MNIST, saves it, reloads it and evaluates it on the test set.
 # Idempotent: a second run reuses the build in build/release.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,4 +9,4 @@ cd "$root"
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
-./build/release/lamina-demo "$@"
+./build/release/lamina-train "$@"
