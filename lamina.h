@@ -4,3 +4,4 @@
 #include "lamina/autograd/lamina_autograd.h"
 #include "lamina/layers/lamina_layers.h"
 #include "lamina/optim/lamina_optim.h"
+#include "lamina/serialization/lamina_serialization.h"

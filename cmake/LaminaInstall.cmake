@@ -4,10 +4,10 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(LAMINA_MODULES core autograd optim layers)
-set(LAMINA_LIBRARY_TARGETS lamina_core lamina_autograd lamina_optim lamina_data lamina_layers)
+set(LAMINA_MODULES core autograd optim layers serialization)
+set(LAMINA_LIBRARY_TARGETS lamina_core lamina_autograd lamina_optim lamina_data lamina_layers lamina_serialization)
 
-install(TARGETS lamina-train RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS lamina-train lamina-inspect RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS ${LAMINA_LIBRARY_TARGETS} lamina
   EXPORT laminaTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

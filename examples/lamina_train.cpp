@@ -7,6 +7,8 @@
 // The last line printed is
 //   test_accuracy=0.XXXX test_loss=X.XXXX epochs=N seconds=S model=PATH
 #include <lamina/lamina.h>
+#include <lamina/layers/conv.h>
+#include <lamina/layers/pooling.h>
 
 #include <chrono>
 #include <cstdio>
@@ -35,6 +37,8 @@ const char* kUsage =
     "  --data DIR        directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
     "                    (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)\n"
     "  --model NAME      mlp: 784-256-128-10 ReLU with Dropout(0.2) (default mlp)\n"
+    "                    cnn: Conv2D(32,3)+ReLU, MaxPool 2, Conv2D(64,3)+ReLU, MaxPool 2,\n"
+    "                         Dense(128)+ReLU, Dropout(0.5), Dense(10)\n"
     "  --epochs N        training epochs (default 12)\n"
     "  --batch-size B    samples per batch (default 128)\n"
     "  --threads T       kernel threads (default: LAMINA_NUM_THREADS or all cores)\n"
@@ -80,7 +84,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--save") a.save = value;
     else usage_error("unknown option " + flag);
   }
-  if (a.model != "mlp") usage_error("unknown --model '" + a.model + "'; available: mlp");
+  if (a.model != "mlp" && a.model != "cnn") usage_error("unknown --model '" + a.model + "'; available: mlp, cnn");
   if (!std::filesystem::is_directory(a.data)) usage_error("data directory '" + a.data + "' does not exist");
   return a;
 }
@@ -99,6 +103,36 @@ std::shared_ptr<lamina::Sequential> make_mlp() {
       lamina::LayerOptions{.name = "fashion_mnist_mlp"});
 }
 
+std::shared_ptr<lamina::Sequential> make_cnn() {
+  using namespace lamina::layers;
+  auto conv = [](std::int64_t filters) {
+    ConvOptions o;
+    o.filters = filters;
+    o.kernel_size = {3};
+    o.activation = "relu";
+    return std::make_shared<Conv2D>(o);
+  };
+  auto dense = [](std::int64_t units, const char* activation) {
+    DenseOptions o;
+    o.units = units;
+    o.activation = activation;
+    return std::make_shared<Dense>(o);
+  };
+  return std::make_shared<lamina::Sequential>(
+      std::vector<std::shared_ptr<lamina::Layer>>{
+          std::make_shared<Reshape>(std::vector<std::int64_t>{28, 28, 1}),  // (N, 28, 28) -> NHWC
+          conv(32),
+          std::make_shared<MaxPooling2D>(),
+          conv(64),
+          std::make_shared<MaxPooling2D>(),
+          std::make_shared<Flatten>(),
+          dense(128, "relu"),
+          std::make_shared<Dropout>(0.5),
+          dense(10, "linear"),
+      },
+      lamina::LayerOptions{.name = "fashion_mnist_cnn"});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,7 +146,7 @@ int main(int argc, char** argv) {
     auto train = lamina::data::Dataset(mnist.x_train, mnist.y_train).shuffle(args.seed).batch(args.batch_size).map(scale);
     auto test = lamina::data::Dataset(mnist.x_test, mnist.y_test).batch(1000).map(scale);
 
-    auto model = make_mlp();
+    auto model = args.model == "cnn" ? make_cnn() : make_mlp();
     model->compile(std::make_shared<lamina::optim::Adam>(lamina::optim::AdamConfig{.learning_rate = 1e-3}),
                    std::make_shared<lamina::losses::SparseCategoricalCrossentropy>(
                        lamina::losses::SparseCategoricalCrossentropyConfig{.from_logits = true}),
@@ -120,9 +154,12 @@ int main(int argc, char** argv) {
     model->fit(train, lamina::FitOptions{.epochs = args.epochs, .verbose = args.quiet ? 0 : 1});
     if (!args.quiet) std::cout << model->summary();
 
-    // Saving and reloading joins with the serialization module; until then the
-    // trained model itself is evaluated.
-    const lamina::Logs result = model->evaluate(test, args.quiet ? 0 : 1);
+    lamina::save_model(*model, args.save,
+                       lamina::SaveOptions{.training_position = lamina::TrainingPosition{
+                                               .epoch = args.epochs, .step = 0, .shuffle_seed = args.seed}});
+    // The reported numbers come from the model read back from disk.
+    auto reloaded = lamina::load_model(args.save);
+    const lamina::Logs result = reloaded->evaluate(test, args.quiet ? 0 : 1);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("test_accuracy=%.4f test_loss=%.4f epochs=%d seconds=%.1f model=%s\n", *result.get("accuracy"),
                 *result.get("loss"), args.epochs, seconds, args.save.c_str());

@@ -47,8 +47,8 @@ class Config {
   void erase(std::string_view key);
 
   const std::vector<std::pair<std::string, ConfigValue>>& items() const { return items_; }
-  std::size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
+  std::size_t size() const;
+  bool empty() const;
   /// Compact JSON text (for messages and tests; serialization/ writes files).
   std::string str() const;
 
@@ -79,6 +79,10 @@ struct ConfigValue {
 };
 
 std::ostream& operator<<(std::ostream& os, const Config& c);
+
+// Defined here, where ConfigValue is complete (clang needs it for pair<>).
+inline std::size_t Config::size() const { return items_.size(); }
+inline bool Config::empty() const { return items_.empty(); }
 
 /// `base` with every entry of `extra` set on it (extra wins).
 Config merged(Config base, const Config& extra);
