@@ -56,6 +56,43 @@ Cache& cache() {
   return *c;
 }
 
+// A per-thread cache of a few small blocks per class in front of the locked
+// free lists: most tensors of a training step are small and short-lived.
+// Trivially destructible storage plus a cleaner that returns the blocks to
+// the shared lists at thread exit (and disables the cache).
+constexpr std::size_t kThreadCachedMax = std::size_t{1} << 20;
+constexpr int kThreadSlots = 4;
+constexpr int kThreadClasses = 5 + (20 - 8 + 1) * 4;
+struct ThreadCache {
+  void* blocks[kThreadClasses][kThreadSlots];
+  int counts[kThreadClasses];
+  bool disabled;
+};
+thread_local ThreadCache t_cache{};
+thread_local std::size_t t_sizes[kThreadClasses];  // class size of each cache row
+
+// Puts a block (not counted as cached) on its shared free list, or frees it.
+void return_to_shared(void* p, std::size_t cls);
+
+// Moves this thread's cached blocks to the shared lists.
+void flush_thread_cache(Cache& c) {
+  for (int k = 0; k < kThreadClasses; ++k) {
+    for (int i = 0; i < t_cache.counts[k]; ++i) {
+      c.cached.fetch_sub(static_cast<std::int64_t>(t_sizes[k]), std::memory_order_relaxed);
+      return_to_shared(t_cache.blocks[k][i], t_sizes[k]);
+    }
+    t_cache.counts[k] = 0;
+  }
+}
+
+struct ThreadCacheCleaner {
+  ~ThreadCacheCleaner() {
+    flush_thread_cache(cache());
+    t_cache.disabled = true;
+  }
+};
+thread_local ThreadCacheCleaner t_cache_cleaner;
+
 void* system_allocate(std::size_t bytes) {
   void* p = std::aligned_alloc(kAlignment, bytes);
   if (!p) throw std::bad_alloc();
@@ -73,6 +110,14 @@ void* cached_allocate(std::size_t nbytes) {
   std::size_t cls = size_class(nbytes);
   c.allocations.fetch_add(1, std::memory_order_relaxed);
   c.in_use.fetch_add(static_cast<std::int64_t>(cls), std::memory_order_relaxed);
+  if (cls <= kThreadCachedMax && !t_cache.disabled) {
+    const int idx = class_index(cls);
+    if (t_cache.counts[idx] > 0) {
+      c.hits.fetch_add(1, std::memory_order_relaxed);
+      c.cached.fetch_sub(static_cast<std::int64_t>(cls), std::memory_order_relaxed);
+      return t_cache.blocks[idx][--t_cache.counts[idx]];
+    }
+  }
   if (cls <= kMaxCached) {
     FreeList& list = c.lists[class_index(cls)];
     std::lock_guard lock(list.mutex);
@@ -92,6 +137,22 @@ void cached_deallocate(void* p, std::size_t nbytes) noexcept {
   Cache& c = cache();
   std::size_t cls = size_class(nbytes);
   c.in_use.fetch_sub(static_cast<std::int64_t>(cls), std::memory_order_relaxed);
+  if (cls <= kThreadCachedMax && !t_cache.disabled) {
+    const int idx = class_index(cls);
+    if (t_cache.counts[idx] < kThreadSlots) {
+      static_cast<void>(&t_cache_cleaner);  // constructs this thread's cleaner
+      t_sizes[idx] = cls;
+      t_cache.blocks[idx][t_cache.counts[idx]++] = p;
+      c.cached.fetch_add(static_cast<std::int64_t>(cls), std::memory_order_relaxed);
+      return;
+    }
+  }
+  return_to_shared(p, cls);
+}
+
+namespace {
+void return_to_shared(void* p, std::size_t cls) {
+  Cache& c = cache();
   if (cls <= kMaxCached) {
     FreeList& list = c.lists[class_index(cls)];
     std::lock_guard lock(list.mutex);
@@ -107,6 +168,7 @@ void cached_deallocate(void* p, std::size_t nbytes) noexcept {
   }
   std::free(p);
 }
+}  // namespace
 
 AllocatorStats allocator_stats() {
   Cache& c = cache();
@@ -115,6 +177,7 @@ AllocatorStats allocator_stats() {
 
 void empty_cache() {
   Cache& c = cache();
+  if (!t_cache.disabled) flush_thread_cache(c);
   for (std::size_t i = 0; i < c.lists.size(); ++i) {
     FreeList& list = c.lists[i];
     std::lock_guard lock(list.mutex);

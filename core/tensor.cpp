@@ -13,6 +13,44 @@ namespace lamina {
 
 namespace detail {
 
+namespace {
+
+// Per-thread recycling of TensorImpl blocks. The storage is trivially
+// destructible (valid for the whole thread); `ImplPoolCleaner` empties it at
+// thread exit and disables it, so later deletes go straight to the heap.
+struct ImplPool {
+  static constexpr int kCapacity = 64;
+  void* blocks[kCapacity];
+  int count;  // -1 once the thread is shutting down
+};
+thread_local ImplPool t_impl_pool{{}, 0};
+struct ImplPoolCleaner {
+  ~ImplPoolCleaner() {
+    for (int i = 0; i < t_impl_pool.count; ++i) ::operator delete(t_impl_pool.blocks[i]);
+    t_impl_pool.count = -1;
+  }
+};
+thread_local ImplPoolCleaner t_impl_pool_cleaner;
+
+}  // namespace
+
+void* TensorImpl::operator new(std::size_t bytes) {
+  ImplPool& pool = t_impl_pool;
+  if (bytes == sizeof(TensorImpl) && pool.count > 0) return pool.blocks[--pool.count];
+  static_cast<void>(&t_impl_pool_cleaner);  // constructs this thread's cleaner
+  return ::operator new(bytes);
+}
+
+void TensorImpl::operator delete(void* p) noexcept {
+  ImplPool& pool = t_impl_pool;
+  if (p && pool.count >= 0 && pool.count < ImplPool::kCapacity) {
+    static_cast<void>(&t_impl_pool_cleaner);
+    pool.blocks[pool.count++] = p;
+    return;
+  }
+  ::operator delete(p);
+}
+
 Storage* Storage::create(std::size_t nbytes) {
   void* block = cached_allocate(nbytes + kHeader);
   auto* s = new (block) Storage;

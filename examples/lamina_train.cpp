@@ -38,7 +38,7 @@ const char* kUsage =
     "                    (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)\n"
     "  --model NAME      mlp: 784-256-128-10 ReLU with Dropout(0.2) (default mlp)\n"
     "                    cnn: Conv2D(32,3)+ReLU, MaxPool 2, Conv2D(64,3)+ReLU, MaxPool 2,\n"
-    "                         Dense(128)+ReLU, Dropout(0.5), Dense(10)\n"
+    "                         Dense(128)+ReLU, Dropout(0.25), Dense(10)\n"
     "  --epochs N        training epochs (default 12)\n"
     "  --batch-size B    samples per batch (default 128)\n"
     "  --threads T       kernel threads (default: LAMINA_NUM_THREADS or all cores)\n"
@@ -127,7 +127,7 @@ std::shared_ptr<lamina::Sequential> make_cnn() {
           std::make_shared<MaxPooling2D>(),
           std::make_shared<Flatten>(),
           dense(128, "relu"),
-          std::make_shared<Dropout>(0.5),
+          std::make_shared<Dropout>(0.25),
           dense(10, "linear"),
       },
       lamina::LayerOptions{.name = "fashion_mnist_cnn"});

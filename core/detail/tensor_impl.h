@@ -41,6 +41,10 @@ struct TensorImpl {
   std::unique_ptr<AutogradMetaBase> autograd;
 
   TensorImpl() = default;
+  // Recycled through a small per-thread free list: creating tensors is the
+  // per-op overhead of every kernel.
+  static void* operator new(std::size_t bytes);
+  static void operator delete(void* p) noexcept;
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
   ~TensorImpl() {

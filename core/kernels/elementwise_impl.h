@@ -297,6 +297,44 @@ void log_softmax_row(const T* x, T* y, std::int64_t n) {
   for (; i < n; ++i) y[i] = (x[i] - m) - log_sum;
 }
 
+// Short rows: per-row maxima and sums are cheap scalar passes; the costly
+// exp runs over the whole block as full vectors.
+template <class Arch, class T>
+void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log) {
+  constexpr std::int64_t kShort = 32, kBlockRows = 128;
+  if (n >= kShort || n == 0) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      (log ? log_softmax_row<Arch, T> : softmax_row<Arch, T>)(x + r * n, y + r * n, n);
+    return;
+  }
+  alignas(64) T shifted[kBlockRows * kShort];
+  alignas(64) T e[kBlockRows * kShort];
+  T maxima[kBlockRows];
+  for (std::int64_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+    const std::int64_t nr = rows - r0 < kBlockRows ? rows - r0 : kBlockRows;
+    const T* xb = x + r0 * n;
+    T* yb = y + r0 * n;
+    for (std::int64_t r = 0; r < nr; ++r) {
+      T m = xb[r * n];
+      for (std::int64_t j = 1; j < n; ++j) m = xb[r * n + j] > m ? xb[r * n + j] : m;
+      maxima[r] = m;
+      for (std::int64_t j = 0; j < n; ++j) shifted[r * n + j] = xb[r * n + j] - m;
+    }
+    unary_loop<Arch, T, Exp>(shifted, e, nr * n, T(0), T(0));
+    for (std::int64_t r = 0; r < nr; ++r) {
+      T s = T(0);
+      for (std::int64_t j = 0; j < n; ++j) s += e[r * n + j];
+      if (log) {
+        const T log_s = static_cast<T>(__builtin_log(static_cast<double>(s)));
+        for (std::int64_t j = 0; j < n; ++j) yb[r * n + j] = shifted[r * n + j] - log_s;
+      } else {
+        const T inv = T(1) / s;
+        for (std::int64_t j = 0; j < n; ++j) yb[r * n + j] = e[r * n + j] * inv;
+      }
+    }
+  }
+}
+
 template <class Arch, class T>
 void axpy(T* y, T alpha, const T* x, std::int64_t n) {
   using B = xsimd::batch<T, Arch>;
@@ -356,6 +394,7 @@ constexpr FloatKernels<T> make_float_kernels() {
   k.sum_squared_deviation = &sum_squared_deviation<Arch, T>;
   k.softmax_row = &softmax_row<Arch, T>;
   k.log_softmax_row = &log_softmax_row<Arch, T>;
+  k.softmax_rows = &softmax_rows<Arch, T>;
   k.axpy = &axpy<Arch, T>;
   return k;
 }

@@ -44,6 +44,9 @@ struct FloatKernels {
   // One row of softmax / log-softmax (y may alias x).
   void (*softmax_row)(const T* x, T* y, std::int64_t n);
   void (*log_softmax_row)(const T* x, T* y, std::int64_t n);
+  // `rows` contiguous rows of length n; short rows are batched so the
+  // exponentials run on full vectors across row boundaries.
+  void (*softmax_rows)(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log);
   // y[i] += alpha * x[i].
   void (*axpy)(T* y, T alpha, const T* x, std::int64_t n);
 };

@@ -94,6 +94,10 @@ void reduce_middle(ReduceOp op, const T* x, T* out, Geometry g) {
   if (g.inner == 1 && g.outer == 1) {
     // One long run: fixed blocks reduced in parallel, partials combined in order.
     const std::int64_t blocks = (g.r + detail::kReduceBlock - 1) / detail::kReduceBlock;
+    if (blocks == 1) {
+      *out = reduce_run<T>(op, x, g.r);
+      return;
+    }
     std::vector<T> partial(static_cast<std::size_t>(blocks));
     detail::parallel_for(blocks, 4, [&](std::int64_t b, std::int64_t e) {
       for (std::int64_t k = b; k < e; ++k) {
@@ -147,6 +151,18 @@ Tensor reduce_group(const Tensor& x, int a0, int a1, ReduceOp op) {
 Tensor reduce(const Tensor& x_in, const Axes& axes_in, bool keepdims, ReduceOp op, const char* name) {
   LAMINA_CHECK(x_in.dtype() != DType::bool_ || op == ReduceOp::sum, DTypeError, "[", name,
                "] unsupported dtype bool");
+  // Fast path: everything of a contiguous tensor into one value.
+  if (axes_in.empty() && x_in.dtype() != DType::bool_ && x_in.is_contiguous() && x_in.numel() > 0) {
+    Shape out_shape;
+    if (keepdims) out_shape.resize(x_in.ndim(), 1);
+    Tensor out = Tensor::empty(out_shape, x_in.dtype());
+    visit_dtype(x_in.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      reduce_middle<T>(op, static_cast<const T*>(x_in.raw_data()), static_cast<T*>(out.raw_data()),
+                       Geometry{1, x_in.numel(), 1});
+    });
+    return out;
+  }
   Tensor x = x_in.dtype() == DType::bool_ ? x_in.to(DType::int64) : x_in.contiguous();
   const std::vector<int> axes = resolve_axes(axes_in, x.ndim(), name);
   if (op != ReduceOp::sum) {

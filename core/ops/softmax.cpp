@@ -25,12 +25,11 @@ Tensor softmax_impl(const Tensor& x, int axis, bool log, const char* name) {
     using T = decltype(zero);
     if constexpr (std::is_floating_point_v<T>) {
       const auto& k = detail::kernels_for<T>();
-      auto fn = log ? k.log_softmax_row : k.softmax_row;
       const T* px = static_cast<const T*>(src.raw_data());
       T* py = static_cast<T*>(out.raw_data());
       const std::int64_t grain = std::max<std::int64_t>(1, detail::kGrainTranscendental / std::max<std::int64_t>(row, 1));
       detail::parallel_for(rows, grain, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t r = b; r < e; ++r) fn(px + r * row, py + r * row, row);
+        k.softmax_rows(px + b * row, py + b * row, e - b, row, log);
       });
     }
   });
