@@ -1,35 +1,20 @@
-#include "lamina/core/isa.h"
+#include "lamina/core/detail/isa_tables.h"
 #include "lamina/core/kernels/kernel_table.h"
 
 namespace lamina::detail {
 
-namespace {
-
-// A table is fetched only when its ISA is supported: code from an ISA unit
-// never runs on a CPU without that ISA.
-template <class T>
-struct TableSet {
-  const FloatKernels<T>* tables[kIsaCount] = {};
-  template <class F0, class F1, class F2>
-  TableSet(F0 sse, F1 avx2, F2 avx512) {
-    if (isa_supported(Isa::sse42)) tables[0] = sse();
-    if (isa_supported(Isa::avx2)) tables[1] = avx2();
-    if (isa_supported(Isa::avx512)) tables[2] = avx512();
-  }
-};
-
-}  // namespace
-
 template <>
 const FloatKernels<float>& kernels_for<float>() {
-  static const TableSet<float> set(elementwise_f32_sse42, elementwise_f32_avx2, elementwise_f32_avx512);
-  return *set.tables[static_cast<int>(current_isa())];
+  static const IsaTables<FloatKernels<float>> tables(elementwise_f32_sse42, elementwise_f32_avx2,
+                                                     elementwise_f32_avx512);
+  return tables.current();
 }
 
 template <>
 const FloatKernels<double>& kernels_for<double>() {
-  static const TableSet<double> set(elementwise_f64_sse42, elementwise_f64_avx2, elementwise_f64_avx512);
-  return *set.tables[static_cast<int>(current_isa())];
+  static const IsaTables<FloatKernels<double>> tables(elementwise_f64_sse42, elementwise_f64_avx2,
+                                                      elementwise_f64_avx512);
+  return tables.current();
 }
 
 }  // namespace lamina::detail
