@@ -2,7 +2,7 @@
 // lamina or libtorch (one per run, so `/usr/bin/time -v` gives each one's
 // peak RSS). Built only with -DLAMINA_BENCH_PEERS=ON and libtorch found.
 //
-//   bench_mlp_accuracy lamina|torch [--epochs N] [--threads T] [--data DIR]
+//   bench_mlp_accuracy lamina|torch [--epochs N] [--threads T] [--seed S] [--data DIR]
 //
 // Same model and training as bench/compare's mlp/epoch (mlp_training.h,
 // peers/torch_mlp.h): 784-256-128-10 ReLU, softmax cross-entropy, Adam(1e-3),
@@ -11,7 +11,7 @@
 // files straight into float32 tensors (no uint8 copy kept), as a libtorch user
 // would hold them. Threads: lamina T; libtorch ATen 1 + OpenBLAS T (its best
 // MLP split). Prints one line:
-//   lib=L epochs=N test_accuracy=0.XXXX seconds_per_epoch=S total_seconds=S
+//   lib=L epochs=N threads=T seed=S test_accuracy=0.XXXX seconds_per_epoch=S total_seconds=S
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -75,16 +75,18 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_mlp_accuracy lamina|torch [--epochs N] [--threads T] [--data DIR]\n");
+    std::fprintf(stderr, "usage: bench_mlp_accuracy lamina|torch [--epochs N] [--threads T] [--seed S] [--data DIR]\n");
     return 2;
   }
   const std::string lib = argv[1];
   int epochs = 5, threads = 1;
+  std::uint64_t seed = 42;
   std::string dir = mlp::kFashionMnistDir;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--epochs") epochs = std::atoi(argv[i + 1]);
     else if (flag == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (flag == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--data") dir = argv[i + 1];
   }
   try {
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
     if (lib == "lamina") {
       lamina::set_num_threads(threads);
       const lamina::data::MnistData m = lamina::data::load_mnist(dir);
-      mlp::LaminaTrainer trainer(m);
+      mlp::LaminaTrainer trainer(m, seed);
       const auto t1 = Clock::now();
       for (int e = 0; e < epochs; ++e) trainer.run_epoch();
       train_seconds = seconds_since(t1);
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
       const torch::Tensor y = read_idx_gz(dir + "/train-labels-idx1-ubyte.gz", false);
       const torch::Tensor xt = read_idx_gz(dir + "/t10k-images-idx3-ubyte.gz", true);
       const torch::Tensor yt = read_idx_gz(dir + "/t10k-labels-idx1-ubyte.gz", false);
-      mlp::TorchTrainer trainer(x, y);
+      mlp::TorchTrainer trainer(x, y, seed);
       const auto t1 = Clock::now();
       for (int e = 0; e < epochs; ++e) trainer.run_epoch();
       train_seconds = seconds_since(t1);
@@ -114,8 +116,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench_mlp_accuracy: unknown library '%s' (lamina or torch)\n", lib.c_str());
       return 2;
     }
-    std::printf("lib=%s epochs=%d threads=%d test_accuracy=%.4f seconds_per_epoch=%.3f total_seconds=%.1f\n",
-                lib.c_str(), epochs, threads, accuracy, train_seconds / epochs, seconds_since(t0));
+    std::printf("lib=%s epochs=%d threads=%d seed=%llu test_accuracy=%.4f seconds_per_epoch=%.3f total_seconds=%.1f\n",
+                lib.c_str(), epochs, threads, static_cast<unsigned long long>(seed), accuracy, train_seconds / epochs, seconds_since(t0));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_mlp_accuracy: %s\n", e.what());
     return 1;
