@@ -3,7 +3,8 @@
 # Warnings and portable code generation. The default target is plain x86-64;
 # SIMD kernels get their own per-ISA flags (see lamina_add_isa_sources).
 function(lamina_set_target_options target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  # Designated initializers of option structs leave the rest at their defaults on purpose.
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
   if(LAMINA_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
   endif()
