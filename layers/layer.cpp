@@ -32,6 +32,15 @@ std::string to_snake_case(const std::string& name) {
   return s;
 }
 
+namespace detail {
+namespace {
+thread_local int t_skip_initialization = 0;
+}  // namespace
+SkipWeightInitialization::SkipWeightInitialization() { ++t_skip_initialization; }
+SkipWeightInitialization::~SkipWeightInitialization() { --t_skip_initialization; }
+bool skipping_weight_initialization() { return t_skip_initialization > 0; }
+}  // namespace detail
+
 std::string unique_layer_name(const std::string& prefix) {
   static std::mutex mutex;
   static std::map<std::string, int> counters;
@@ -126,7 +135,8 @@ Variable Layer::add_weight(const std::string& name, const Shape& shape, Initiali
                "to a layer that is already built. All state must be created in the constructor or in build().");
   const DType dt = dtype.value_or(dtype_);
   if (!initializer) initializer = is_floating(dt) ? InitializerRef("glorot_uniform") : InitializerRef("zeros");
-  Variable v((*initializer)(shape, dt), name_ + "/" + name, trainable && trainable_);
+  Tensor initial = detail::skipping_weight_initialization() ? zeros(shape, dt) : (*initializer)(shape, dt);
+  Variable v(initial, name_ + "/" + name, trainable && trainable_);
   weights_.push_back({v, std::move(regularizer), std::move(constraint), trainable});
   return v;
 }

@@ -183,6 +183,20 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<Tensor> added_losses_;
 };
 
+namespace detail {
+/// While alive on this thread, add_weight fills new weights with zeros instead
+/// of running their initializers: a model being loaded gets its values from
+/// the file right after it is built, so random initialization is wasted work.
+class SkipWeightInitialization {
+ public:
+  SkipWeightInitialization();
+  ~SkipWeightInitialization();
+  SkipWeightInitialization(const SkipWeightInitialization&) = delete;
+  SkipWeightInitialization& operator=(const SkipWeightInitialization&) = delete;
+};
+bool skipping_weight_initialization();
+}  // namespace detail
+
 /// Keras-style snake_case of a class name: "MLPBlock" -> "mlp_block".
 std::string to_snake_case(const std::string& class_name);
 /// A process-wide unique name for `prefix`: "dense", then "dense_1", ... Thread-safe.

@@ -845,7 +845,12 @@ LoadedModel deserialize_model(std::span<const std::uint8_t> bytes, const LoadOpt
     }
   } restore{rng_before};
 
-  std::shared_ptr<Layer> layer = model_from_config(*f.architecture);
+  std::shared_ptr<Layer> layer;
+  {
+    // Every weight is assigned from the file below: skip the initializers.
+    detail::SkipWeightInitialization skip;
+    layer = model_from_config(*f.architecture);
+  }
   auto model = std::dynamic_pointer_cast<Model>(layer);
   LAMINA_CHECK(model != nullptr, ValueError, "[load_model] ", source, ": the saved object is a '", layer->class_name(),
                "', not a Model (use model_from_json for layers)");
