@@ -6,7 +6,7 @@ function(lamina_set_target_options target)
   # Designated initializers of option structs leave the rest at their defaults on purpose.
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
   if(LAMINA_NATIVE)
-    target_compile_options(${target} PRIVATE -march=native)
+    target_compile_options(${target} PRIVATE -march=native)  # only with the opt-in LAMINA_NATIVE option
   endif()
 endfunction()
 
