@@ -25,7 +25,13 @@ Tensor Embedding::call(const Tensor& x, const CallContext&) {
   // Rows of the table gathered with take_along_axis on axis 0: indices (n, 1)
   // broadcast across the output_dim columns.
   Tensor flat = x.reshape({x.numel(), 1});
-  Tensor rows = take_along_axis(embeddings_, flat, 0);
+  Tensor rows;
+  try {  // the gather checks the range; the message should name this layer
+    rows = take_along_axis(embeddings_, flat, 0);
+  } catch (const IndexError& e) {
+    LAMINA_CHECK(false, IndexError, "[", path(), "] Embedding(input_dim=", options_.input_dim,
+                 ") got an index outside [0, ", options_.input_dim, "): ", e.what());
+  }
   Shape out = x.shape();
   out.push_back(options_.output_dim);
   return reshape(rows, out);

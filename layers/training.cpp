@@ -27,6 +27,16 @@ Model::~Model() = default;
 void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
                     std::vector<std::string> metrics) {
   LAMINA_CHECK(optimizer != nullptr, ValueError, "[", path(), "] compile needs an optimizer");
+  // Metrics are built on the first batch (accuracy depends on the shapes);
+  // an unknown id fails here, not in the middle of fit.
+  for (const auto& id : metrics) {
+    if (id == "accuracy" || id == "acc") continue;
+    try {
+      metrics::make_metric(id);
+    } catch (const ValueError& e) {
+      LAMINA_CHECK(false, ValueError, "[", path(), ".compile] ", e.what());
+    }
+  }
   training_ = std::make_unique<TrainingState>();
   training_->optimizer = std::move(optimizer);
   training_->loss = std::move(loss);

@@ -1,10 +1,16 @@
 #include "lamina/optim/adagrad.h"
 
+#include <limits>
+
 #include "lamina/optim/kernels/update_kernels.h"
 
 namespace lamina::optim {
 
-Adagrad::Adagrad(Config config) : Optimizer("Adagrad", options_of(config)), config_(std::move(config)) {}
+Adagrad::Adagrad(Config config) : Optimizer("Adagrad", options_of(config)), config_(std::move(config)) {
+  check_hyperparameter("initial_accumulator_value", config_.initial_accumulator_value, 0.0,
+                       std::numeric_limits<double>::max());
+  check_hyperparameter("epsilon", config_.epsilon, 0.0, std::numeric_limits<double>::max());
+}
 
 std::vector<SlotSpec> Adagrad::slot_specs() const {
   return {{"accumulator", config_.initial_accumulator_value}};

@@ -1,6 +1,7 @@
 #include "lamina/optim/adam.h"
 
 #include <cmath>
+#include <limits>
 
 #include "lamina/core/error.h"
 #include "lamina/optim/kernels/update_kernels.h"
@@ -10,7 +11,11 @@ namespace lamina::optim {
 Adam::Adam(Config config) : Adam("Adam", std::move(config)) {}
 
 Adam::Adam(std::string_view class_name, Config config)
-    : Optimizer(class_name, options_of(config)), config_(std::move(config)) {}
+    : Optimizer(class_name, options_of(config)), config_(std::move(config)) {
+  check_hyperparameter("beta_1", config_.beta_1, 0.0, 1.0);
+  check_hyperparameter("beta_2", config_.beta_2, 0.0, 1.0);
+  check_hyperparameter("epsilon", config_.epsilon, 0.0, std::numeric_limits<double>::max());
+}
 
 std::vector<SlotSpec> Adam::slot_specs() const {
   if (config_.amsgrad) return {{"momentum", 0.0}, {"velocity", 0.0}, {"velocity_hat", 0.0}};

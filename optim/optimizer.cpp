@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "lamina/core/detail/grain.h"
@@ -63,7 +64,18 @@ Optimizer::Optimizer(std::string_view class_name, OptimizerOptions options)
                "] Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: clipnorm=",
                optional_str(options_.clipnorm), ", clipvalue=", optional_str(options_.clipvalue),
                ", global_clipnorm=", optional_str(options_.global_clipnorm));
+  check_learning_rate(options_.learning_rate);
   iterations_ = Variable(Tensor::scalar(0, DType::int64), "iteration", /*trainable=*/false);
+}
+
+void Optimizer::check_hyperparameter(std::string_view name, double value, double lo, double hi) const {
+  LAMINA_CHECK(value >= lo && value <= hi, ValueError, "[", class_name_, "] `", name, "` must be in [", lo, ", ", hi,
+               "]. Received: ", name, "=", value);
+}
+
+void Optimizer::check_learning_rate(const LearningRate& lr) const {
+  if (lr.is_schedule()) return;
+  check_hyperparameter("learning_rate", lr.value(), 0.0, std::numeric_limits<double>::max());
 }
 
 Optimizer::~Optimizer() = default;
@@ -74,7 +86,10 @@ double Optimizer::learning_rate() const { return options_.learning_rate(iteratio
 
 void Optimizer::set_learning_rate(double lr) { options_.learning_rate = LearningRate(lr); }
 
-void Optimizer::set_learning_rate(LearningRate lr) { options_.learning_rate = std::move(lr); }
+void Optimizer::set_learning_rate(LearningRate lr) {
+  check_learning_rate(lr);
+  options_.learning_rate = std::move(lr);
+}
 
 std::vector<std::string> Optimizer::slot_names() const {
   std::vector<std::string> names;

@@ -120,8 +120,18 @@ class Optimizer {
   const std::optional<double>& global_clipnorm() const { return options_.global_clipnorm; }
 
  protected:
-  /// Throws ValueError when more than one clipping option is set.
+  /// Throws ValueError when more than one clipping option is set or a
+  /// constant learning rate is negative or not finite.
   Optimizer(std::string_view class_name, OptimizerOptions options);
+
+  /// ValueError "[Adam] `beta_1` must be in [lo, hi]. Received: beta_1=1.5"
+  /// unless lo <= value <= hi (NaN fails).
+  void check_hyperparameter(std::string_view name, double value, double lo, double hi) const;
+
+ private:
+  void check_learning_rate(const LearningRate& lr) const;
+
+ protected:
 
   /// What the base computed for one variable's update.
   struct StepInfo {

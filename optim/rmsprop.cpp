@@ -1,10 +1,16 @@
 #include "lamina/optim/rmsprop.h"
 
+#include <limits>
+
 #include "lamina/optim/kernels/update_kernels.h"
 
 namespace lamina::optim {
 
-RMSprop::RMSprop(Config config) : Optimizer("RMSprop", options_of(config)), config_(std::move(config)) {}
+RMSprop::RMSprop(Config config) : Optimizer("RMSprop", options_of(config)), config_(std::move(config)) {
+  check_hyperparameter("rho", config_.rho, 0.0, 1.0);
+  check_hyperparameter("momentum", config_.momentum, 0.0, 1.0);
+  check_hyperparameter("epsilon", config_.epsilon, 0.0, std::numeric_limits<double>::max());
+}
 
 std::vector<SlotSpec> RMSprop::slot_specs() const {
   std::vector<SlotSpec> s{{"velocity", 0.0}};

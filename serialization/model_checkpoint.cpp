@@ -101,6 +101,12 @@ void ModelCheckpoint::save(int epoch, std::int64_t step, const Logs& logs) {
   auto* model = model_;
   LAMINA_CHECK(model != nullptr, ValueError, "[ModelCheckpoint] not attached to a model");
   const std::string path = format_filepath(options_.filepath, epoch + 1, logs);
+  // A diverged model (NaN/inf loss, e.g. stopped by TerminateOnNaN) must not
+  // overwrite the last good checkpoint. Keras would save it; we keep the data.
+  if (auto loss = logs.get("loss"); loss && !std::isfinite(*loss)) {
+    std::fprintf(stderr, "Epoch %d: loss is %g, not saving the model to %s\n", epoch + 1, *loss, path.c_str());
+    return;
+  }
   if (options_.save_best_only) {
     auto current = logs.get(options_.monitor);
     if (!current) {

@@ -15,6 +15,9 @@
 ///   "Epoch 1: val_loss improved from None to 0.23939, saving model to m.lamina"
 ///   "Epoch 2: val_loss did not improve from 0.23939"
 ///   "Epoch 3: saving model to m.lamina"
+/// Unlike Keras, nothing is saved when the logged `loss` is NaN or infinite (a
+/// diverged run, e.g. one stopped by TerminateOnNaN): the last good checkpoint
+/// is kept.
 ///
 /// Example:
 ///   auto ck = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
