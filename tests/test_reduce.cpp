@@ -151,6 +151,116 @@ TEST_P(ReduceTest, SoftmaxMatchesReference) {
   }
 }
 
+// Softmax along `axis` of any tensor (any strides) in float64, read element
+// by element; the result is in row-major order of x's shape.
+std::vector<double> reference_softmax_axis(const Tensor& x, int axis, bool log) {
+  const int nd = x.ndim();
+  const int a = axis < 0 ? axis + nd : axis;
+  const std::int64_t len = x.shape()[a];
+  std::vector<double> out(static_cast<std::size_t>(x.numel()));
+  std::vector<std::int64_t> idx(nd, 0);
+  for (std::int64_t flat = 0; flat < x.numel(); ++flat) {
+    std::int64_t rem = flat;
+    for (int d = nd - 1; d >= 0; --d) idx[d] = rem % x.shape()[d], rem /= x.shape()[d];
+    if (idx[a] != 0) continue;  // one pass per line along the axis, from its first element
+    std::vector<double> line(static_cast<std::size_t>(len));
+    for (std::int64_t i = 0; i < len; ++i) idx[a] = i, line[i] = testing::reference_read(x, idx);
+    double m = -INFINITY, s = 0;
+    for (double v : line) m = std::max(m, v);
+    for (double v : line) s += std::exp(v - m);
+    std::int64_t stride = 1;
+    for (int d = nd - 1; d > a; --d) stride *= x.shape()[d];
+    for (std::int64_t i = 0; i < len; ++i)
+      out[flat + i * stride] = log ? line[i] - m - std::log(s) : std::exp(line[i] - m) / s;
+  }
+  return out;
+}
+
+// Short rows take a grouped kernel (several rows per vector pass, a padded
+// path for the last rows): every row count around the vector widths, row
+// lengths on both sides of each width, on every ISA.
+TEST_P(ReduceTest, SoftmaxShortRowsMatchReference) {
+  const DType dt = GetParam();
+  const double tol = dt == DType::float32 ? 3e-6 : 1e-13;
+  std::vector<std::int64_t> row_counts;
+  for (std::int64_t r = 1; r <= 17; ++r) row_counts.push_back(r);
+  for (std::int64_t r : {31, 33, 128, 515}) row_counts.push_back(r);
+  for (std::int64_t rows : row_counts) {
+    for (std::int64_t cols : {1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 24, 31, 32, 33}) {
+      SCOPED_TRACE("rows=" + std::to_string(rows) + " cols=" + std::to_string(cols));
+      Tensor x = uniform({rows, cols}, -20, 20, static_cast<std::uint64_t>(rows * 100 + cols), dt);
+      const auto ref = reference_softmax(x, false), ref_log = reference_softmax(x, true);
+      testing::for_each_isa([&] {
+        expect_close(core::softmax(x), ref, tol, 1e-7);
+        expect_close(core::log_softmax(x), ref_log, tol, 1e-5);
+      });
+    }
+  }
+}
+
+TEST_P(ReduceTest, SoftmaxOtherAxesAndStridedInput) {
+  const DType dt = GetParam();
+  const double tol = dt == DType::float32 ? 3e-6 : 1e-13;
+  for (Shape shape : {Shape{5, 10, 3}, Shape{128, 10}, Shape{9, 17}, Shape{4, 1, 7}}) {
+    Tensor x = uniform(shape, -8, 8, 31, dt);
+    for (Tensor view : {x, testing::strided_copy(x)}) {
+      for (int axis = -1; axis < view.ndim(); ++axis) {
+        SCOPED_TRACE("shape=" + shape.str() + " axis=" + std::to_string(axis) +
+                     (view.is_contiguous() ? "" : " strided"));
+        testing::for_each_isa([&] {
+          expect_close(core::softmax(view, axis), reference_softmax_axis(view, axis, false), tol, 1e-7);
+          expect_close(core::log_softmax(view, axis), reference_softmax_axis(view, axis, true), tol, 1e-5);
+        });
+      }
+    }
+  }
+}
+
+TEST_P(ReduceTest, SoftmaxShortRowsThreadInvariant) {
+  const DType dt = GetParam();
+  // Enough rows that the row range is split between threads.
+  for (Shape shape : {Shape{1000, 10}, Shape{5001, 3}, Shape{777, 17}, Shape{3000, 1}}) {
+    SCOPED_TRACE(shape.str());
+    Tensor x = uniform(shape, -5, 5, 17, dt);
+    testing::for_each_isa([&] {
+      testing::expect_thread_invariant([&] { return core::softmax(x, -1); });
+      testing::expect_thread_invariant([&] { return core::log_softmax(x, -1); });
+    });
+  }
+}
+
+// -inf logits (masking) give exact zeros, a NaN spreads over its row only,
+// and huge logits stay finite, on the short-row kernel and every ISA.
+TEST_P(ReduceTest, SoftmaxShortRowsSpecialValues) {
+  const DType dt = GetParam();
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  const double big = dt == DType::float32 ? 1e30 : 1e300;
+  std::vector<double> v = {
+      0, 1, -inf, 2, -inf, 0, 1, -inf, 2, -inf,      // masked entries
+      nan, 0, 0, 0, 0, 0, 0, 0, 0, 0,                // NaN row
+      big, -big, 0, big, 0, 0, 0, 0, 0, 0,           // two equal huge maxima
+      -0.0, 0.0, -0.0, 0.0, -0.0, 0.0, -0.0, 0.0, -0.0, 0.0};
+  Tensor x = Tensor::from(v, {4, 10}).to(dt);
+  const double e0 = 1 / (2 * (1 + std::exp(1.0) + std::exp(2.0)));
+  testing::for_each_isa([&] {
+    auto p = core::softmax(x).to_vector<double>();
+    auto lp = core::log_softmax(x).to_vector<double>();
+    const double tol = dt == DType::float32 ? 1e-6 : 1e-13;
+    EXPECT_NEAR(p[0], e0, tol);
+    EXPECT_NEAR(p[3], e0 * std::exp(2.0), tol);
+    for (int i : {2, 4, 7, 9}) {
+      EXPECT_EQ(p[i], 0.0) << i;
+      EXPECT_EQ(lp[i], -inf) << i;
+    }
+    for (int i = 10; i < 20; ++i) EXPECT_TRUE(std::isnan(p[i]) && std::isnan(lp[i])) << i;
+    EXPECT_EQ(p[20], 0.5);
+    EXPECT_EQ(p[23], 0.5);
+    EXPECT_EQ(p[21], 0.0);
+    EXPECT_NEAR(lp[20], -std::log(2.0), tol);
+    for (int i = 30; i < 40; ++i) EXPECT_NEAR(p[i], 0.1, tol) << i;
+  });
+}
+
 TEST(Softmax, StableForExtremeLogits) {
   Tensor x = Tensor::from({1e4f, -1e4f, 0.f, -1e4f, 1e4f, 1e4f}, {2, 3});
   expect_close(core::softmax(x), {1, 0, 0, 0, 0.5, 0.5}, 1e-6, 1e-30);

@@ -92,11 +92,50 @@ struct Clip {
   }
 };
 
+// ---- non-temporal stores ----
+// Runs writing at least this many bytes use streaming stores: such an output
+// cannot stay in cache for the next op anyway, and skipping the read for
+// ownership of every destination line cuts the traffic of a unary op from
+// three streams (read x, read y, write y) to two.
+constexpr std::int64_t kStreamBytes = std::int64_t{8} << 20;
+
+#if defined(__AVX512F__)
+inline void stream(float* p, __m512 v) { _mm512_stream_ps(p, v); }
+inline void stream(double* p, __m512d v) { _mm512_stream_pd(p, v); }
+#endif
+#if defined(__AVX__)
+inline void stream(float* p, __m256 v) { _mm256_stream_ps(p, v); }
+inline void stream(double* p, __m256d v) { _mm256_stream_pd(p, v); }
+#endif
+inline void stream(float* p, __m128 v) { _mm_stream_ps(p, v); }
+inline void stream(double* p, __m128d v) { _mm_stream_pd(p, v); }
+
+// Non-temporal store of v to p, which must be aligned to the vector size.
+template <class B, class T>
+inline void stream_store(T* p, const B& v) {
+  stream(p, static_cast<typename B::register_type>(v));
+}
+
+// Elements before y reaches vector alignment.
+template <class B, class T>
+inline std::int64_t elements_to_aligned(const T* y) {
+  constexpr std::uintptr_t bytes = B::size * sizeof(T);
+  return static_cast<std::int64_t>((bytes - reinterpret_cast<std::uintptr_t>(y) % bytes) % bytes / sizeof(T));
+}
+
 template <class Arch, class T, class Op>
 void unary_loop(const T* x, T* y, std::int64_t n, T p0, T p1) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::int64_t W = B::size;
   std::int64_t i = 0;
+  if (n * static_cast<std::int64_t>(sizeof(T)) >= kStreamBytes) {
+    const std::int64_t head = elements_to_aligned<B>(y);
+    if (head > 0) store_partial(y, Op::apply(load_partial<B>(x, head, T(1)), p0, p1), head);
+    for (i = head; i + W <= n; i += W) stream_store(y + i, Op::apply(B::load_unaligned(x + i), p0, p1));
+    if (i < n) store_partial(y + i, Op::apply(load_partial<B>(x + i, n - i, T(1)), p0, p1), n - i);
+    _mm_sfence();  // streaming stores are weakly ordered: publish them before returning
+    return;
+  }
   for (; i + 2 * W <= n; i += 2 * W) {
     B a = B::load_unaligned(x + i), b = B::load_unaligned(x + i + W);
     Op::apply(a, p0, p1).store_unaligned(y + i);
@@ -138,6 +177,15 @@ void binary_vv(const T* a, const T* b, T* y, std::int64_t n) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::int64_t W = B::size;
   std::int64_t i = 0;
+  if (n * static_cast<std::int64_t>(sizeof(T)) >= kStreamBytes) {  // see unary_loop
+    const std::int64_t head = elements_to_aligned<B>(y);
+    if (head > 0) store_partial(y, Op::apply(load_partial<B>(a, head, T(1)), load_partial<B>(b, head, T(1))), head);
+    for (i = head; i + W <= n; i += W) stream_store(y + i, Op::apply(B::load_unaligned(a + i), B::load_unaligned(b + i)));
+    if (i < n)
+      store_partial(y + i, Op::apply(load_partial<B>(a + i, n - i, T(1)), load_partial<B>(b + i, n - i, T(1))), n - i);
+    _mm_sfence();
+    return;
+  }
   for (; i + 2 * W <= n; i += 2 * W) {
     B a0 = B::load_unaligned(a + i), a1 = B::load_unaligned(a + i + W);
     B b0 = B::load_unaligned(b + i), b1 = B::load_unaligned(b + i + W);
@@ -254,6 +302,37 @@ T sum_squared_deviation(const T* x, std::int64_t n, T center) {
 }
 
 // ---- softmax ----
+// exp(x) for the x <= 0 of softmax (after the max is subtracted), about 14
+// instructions against ~26 for xsimd::exp: no overflow handling, results
+// below the smallest normal float flush to 0 (the true values are
+// < 1.2e-38), and a degree-5 minimax polynomial on the reduced argument
+// (oneDNN's coefficients; within 2 ulp of exp over [-87.3, 0], checked
+// exhaustively on every other float). NaN stays NaN. Double keeps xsimd::exp.
+template <class A>
+inline xsimd::batch<float, A> exp_nonpositive(const xsimd::batch<float, A>& x) {
+  using B = xsimd::batch<float, A>;
+  using I = xsimd::batch<std::int32_t, A>;
+  // Adding 1.5 * 2^23 rounds x * log2(e) to the integer k held in the low
+  // mantissa bits of t.
+  const B magic(12582912.0f);
+  const B t = xsimd::fma(x, B(1.44269504088896341f), magic);
+  const B k = t - magic;
+  B r = xsimd::fnma(k, B(0.693359375f), x);  // x - k * ln2 in two steps (Cephes)
+  r = xsimd::fnma(k, B(-2.12194440e-4f), r);
+  B p = xsimd::fma(B(0x1.0f9f9cp-7f), r, B(0x1.573a1ap-5f));
+  p = xsimd::fma(p, r, B(0x1.555a80p-3f));
+  p = xsimd::fma(p, r, B(0x1.fffdc6p-2f));
+  p = xsimd::fma(p, r, B(0x1.fffff6p-1f));
+  p = xsimd::fma(p, r, B(1.0f));
+  // 2^k: the bits of t are 0x4B400000 + k, so t << 23 is k << 23 (mod 2^32).
+  const B scale = xsimd::bitwise_cast<B>((xsimd::bitwise_cast<I>(t) << 23) + I(127 << 23));
+  return xsimd::select(x < B(-87.33654f), B(0.0f), p * scale);
+}
+template <class A>
+inline xsimd::batch<double, A> exp_nonpositive(const xsimd::batch<double, A>& x) {
+  return xsimd::exp(x);
+}
+
 template <class Arch, class T>
 void softmax_row(const T* x, T* y, std::int64_t n) {
   using B = xsimd::batch<T, Arch>;
@@ -263,12 +342,12 @@ void softmax_row(const T* x, T* y, std::int64_t n) {
   B acc(T(0));
   std::int64_t i = 0;
   for (; i + W <= n; i += W) {
-    B e = xsimd::exp(B::load_unaligned(x + i) - mb);
+    B e = exp_nonpositive(B::load_unaligned(x + i) - mb);
     e.store_unaligned(y + i);
     acc += e;
   }
   if (i < n) {
-    B e = xsimd::exp(load_partial<B>(x + i, n - i, -std::numeric_limits<T>::infinity()) - mb);
+    B e = exp_nonpositive(load_partial<B>(x + i, n - i, -std::numeric_limits<T>::infinity()) - mb);
     store_partial(y + i, e, n - i);
     acc += e;
   }
@@ -286,8 +365,8 @@ void log_softmax_row(const T* x, T* y, std::int64_t n) {
   const B mb(m);
   B acc(T(0));
   std::int64_t i = 0;
-  for (; i + W <= n; i += W) acc += xsimd::exp(B::load_unaligned(x + i) - mb);
-  if (i < n) acc += xsimd::exp(load_partial<B>(x + i, n - i, -std::numeric_limits<T>::infinity()) - mb);
+  for (; i + W <= n; i += W) acc += exp_nonpositive(B::load_unaligned(x + i) - mb);
+  if (i < n) acc += exp_nonpositive(load_partial<B>(x + i, n - i, -std::numeric_limits<T>::infinity()) - mb);
   // y = (x - max) - log(sum): x - max is exact, so the largest logit gets
   // exactly -log(sum) even when |max| is large.
   // __builtin_log, not std::log: no inline library code in ISA-specific units.
@@ -297,42 +376,250 @@ void log_softmax_row(const T* x, T* y, std::int64_t n) {
   for (; i < n; ++i) y[i] = (x[i] - m) - log_sum;
 }
 
-// Short rows: per-row maxima and sums are cheap scalar passes; the costly
-// exp runs over the whole block as full vectors.
-template <class Arch, class T>
-void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log) {
-  constexpr std::int64_t kShort = 32, kBlockRows = 128;
-  if (n >= kShort || n == 0) {
-    for (std::int64_t r = 0; r < rows; ++r)
-      (log ? log_softmax_row<Arch, T> : softmax_row<Arch, T>)(x + r * n, y + r * n, n);
-    return;
+// ---- short-row softmax ----
+// Lane permutation with run-time indices, on 32-bit lanes (a double lane is
+// two of them): lane i of the result is lane c[i] of v, with c from
+// lane_control(). xsimd 8.1 only permutes by compile-time constants.
+#if defined(__SSSE3__)
+inline __m128 permute32(__m128 v, const std::int32_t* c) {
+  return _mm_castsi128_ps(_mm_shuffle_epi8(_mm_castps_si128(v), _mm_load_si128(reinterpret_cast<const __m128i*>(c))));
+}
+inline __m128d permute32(__m128d v, const std::int32_t* c) { return _mm_castps_pd(permute32(_mm_castpd_ps(v), c)); }
+#endif
+#if defined(__AVX2__)
+inline __m256 permute32(__m256 v, const std::int32_t* c) {
+  return _mm256_permutevar8x32_ps(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(c)));
+}
+inline __m256d permute32(__m256d v, const std::int32_t* c) {
+  return _mm256_castps_pd(permute32(_mm256_castpd_ps(v), c));
+}
+#endif
+#if defined(__AVX512F__)
+inline __m512 permute32(__m512 v, const std::int32_t* c) { return _mm512_permutexvar_ps(_mm512_load_si512(c), v); }
+inline __m512d permute32(__m512d v, const std::int32_t* c) {
+  return _mm512_castps_pd(permute32(_mm512_castpd_ps(v), c));
+}
+#endif
+
+template <class B>
+inline B permute_lanes(const B& v, const std::int32_t* c) {
+  return B(permute32(static_cast<typename B::register_type>(v), c));
+}
+
+// The control word of 32-bit lane `lane` for a register of `bytes` bytes:
+// SSE permutes bytes (pshufb), AVX2 and AVX-512 take lane numbers.
+inline std::int32_t lane_control(std::int32_t lane, std::int64_t bytes) {
+  return bytes == 16 ? lane * 0x04040404 + 0x03020100 : lane;
+}
+
+template <unsigned S>
+struct XorLanes {
+  static constexpr unsigned get(unsigned i, unsigned) { return i ^ S; }
+};
+template <unsigned S>
+struct LaneBitClear {
+  static constexpr bool get(unsigned i, unsigned) { return (i & S) == 0; }
+};
+
+// One level of a transposing reduction: lanes whose bit S is clear combine
+// lanes i and i^S of a, the others those of b.
+template <class Op, unsigned S, class B>
+inline B merge_level(const B& a, const B& b) {
+  using I = xsimd::batch<xsimd::as_unsigned_integer_t<typename B::value_type>, typename B::arch_type>;
+  constexpr auto clear = xsimd::make_batch_bool_constant<B, LaneBitClear<S>>();
+  return Op::combine(xsimd::select(clear, a, b),
+                     xsimd::swizzle(xsimd::select(clear, b, a), xsimd::make_batch_constant<I, XorLanes<S>>()));
+}
+template <class Op, unsigned S, class B>
+inline void merge_levels(B* v) {
+  if constexpr (S > 0) {
+    for (unsigned j = 0; j < S; ++j) v[j] = merge_level<Op, S>(v[j], v[j + S]);
+    merge_levels<Op, S / 2>(v);
   }
-  alignas(64) T shifted[kBlockRows * kShort];
-  alignas(64) T e[kBlockRows * kShort];
-  T maxima[kBlockRows];
-  for (std::int64_t r0 = 0; r0 < rows; r0 += kBlockRows) {
-    const std::int64_t nr = rows - r0 < kBlockRows ? rows - r0 : kBlockRows;
-    const T* xb = x + r0 * n;
-    T* yb = y + r0 * n;
-    for (std::int64_t r = 0; r < nr; ++r) {
-      T m = xb[r * n];
-      for (std::int64_t j = 1; j < n; ++j) m = xb[r * n + j] > m ? xb[r * n + j] : m;
-      maxima[r] = m;
-      for (std::int64_t j = 0; j < n; ++j) shifted[r * n + j] = xb[r * n + j] - m;
+}
+// Lane r of the result is the reduction of all lanes of v[r] (v is
+// overwritten). Every row goes through the same tree of pairings, so its
+// result does not depend on its position among the W rows.
+template <class Op, class B>
+inline B transpose_reduce(B* v) {
+  merge_levels<Op, B::size / 2>(v);
+  return v[0];
+}
+
+// Rows shorter than this take the grouped path (softmax_short_rows).
+constexpr std::int64_t kShortRow = 32;
+
+template <class T>
+struct LaneIndex {
+  alignas(64) static constexpr T value[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+};
+
+// Op-reduction of one row of n elements: full vectors at p, p + W, ...
+// below `last`, and a last vector at p + last whose lanes outside `tail`
+// (already counted, or past the row) are replaced by `fill`. K is the number
+// of vectors (0: known at run time only).
+template <int K, class Op, class B, class T>
+inline B reduce_row(const T* p, std::int64_t last, const typename B::batch_bool_type& tail, const B& fill) {
+  constexpr std::int64_t W = B::size;
+  B acc = xsimd::select(tail, B::load_unaligned(p + last), fill);
+  if constexpr (K > 0) {
+    for (int j = 0; j < K - 1; ++j) acc = Op::combine(acc, B::load_unaligned(p + j * W));
+  } else {
+    for (std::int64_t j = 0; j < last; j += W) acc = Op::combine(acc, B::load_unaligned(p + j));
+  }
+  return acc;
+}
+
+// Where the last vector of a row of length n starts and which of its lanes
+// are new: rows of at least W end it at the row's end (no read past the row),
+// shorter rows start it at the row and read W - n elements past it.
+template <class B>
+inline std::int64_t row_last_offset(std::int64_t n) {
+  return n >= static_cast<std::int64_t>(B::size) ? n - static_cast<std::int64_t>(B::size) : 0;
+}
+template <class B>
+inline typename B::batch_bool_type row_last_lanes(std::int64_t n) {
+  using T = typename B::value_type;
+  constexpr std::int64_t W = B::size;
+  const B lane = B::load_aligned(LaneIndex<T>::value);
+  if (n < W) return lane < B(static_cast<T>(n));
+  return lane >= B(static_cast<T>((n + W - 1) / W * W - n));  // lanes before it overlap the previous vector
+}
+
+// Softmax of `groups` groups of W rows of length n < kShortRow, W the vector
+// width, K = ceil(n / W) or 0. A group is exactly n vectors, so the
+// elementwise passes run on the packed data with full vectors: per-row
+// statistics are reduced into one vector (lane r = row r) and spread back
+// over the group's vectors by lane permutations (ctl: n control vectors).
+// Rows shorter than W are read W - n elements past their end, so x must be
+// readable that far past the last group.
+template <class Arch, class T, int K>
+void softmax_groups(const T* x, T* y, std::int64_t groups, std::int64_t n, bool log, const std::int32_t* ctl) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::int64_t W = B::size;
+  constexpr std::int64_t W32 = W * static_cast<std::int64_t>(sizeof(T)) / 4;  // 32-bit lanes
+  constexpr std::int64_t kBlock = 4096, kMaxBlockRows = 512;  // scratch stays in L1/L2
+  const std::int64_t gn = W * n;                               // elements of a group
+  const std::int64_t last = row_last_offset<B>(n);
+  const auto tail = row_last_lanes<B>(n);
+  const B neg_inf(-std::numeric_limits<T>::infinity()), zero(T(0));
+  const std::int64_t per_block = kBlock / gn < kMaxBlockRows / W ? kBlock / gn : kMaxBlockRows / W;
+  alignas(64) T shifted[kBlock];  // x - max, kept for log-softmax only
+  alignas(64) T expd[kBlock + W];
+  alignas(64) T stat[kMaxBlockRows];
+  B v[W];
+  for (std::int64_t g0 = 0; g0 < groups; g0 += per_block) {
+    const std::int64_t ng = groups - g0 < per_block ? groups - g0 : per_block;
+    const T* xb = x + g0 * gn;
+    T* yb = y + g0 * gn;
+    for (std::int64_t g = 0; g < ng; ++g) {
+      for (std::int64_t r = 0; r < W; ++r)
+        v[r] = reduce_row<K, MaxOp<T>>(xb + g * gn + r * n, last, tail, neg_inf);
+      // + 0 turns a -0 maximum into +0, so the pairing order cannot show.
+      (transpose_reduce<MaxOp<T>>(v) + zero).store_aligned(stat + g * W);
     }
-    unary_loop<Arch, T, Exp>(shifted, e, nr * n, T(0), T(0));
-    for (std::int64_t r = 0; r < nr; ++r) {
-      T s = T(0);
-      for (std::int64_t j = 0; j < n; ++j) s += e[r * n + j];
+    for (std::int64_t g = 0; g < ng; ++g) {
+      const B m = B::load_aligned(stat + g * W);
+      const T* xg = xb + g * gn;
+      T* eg = expd + g * gn;
       if (log) {
-        const T log_s = static_cast<T>(__builtin_log(static_cast<double>(s)));
-        for (std::int64_t j = 0; j < n; ++j) yb[r * n + j] = shifted[r * n + j] - log_s;
+        T* sg = shifted + g * gn;
+        for (std::int64_t k = 0; k < n; ++k) {
+          const B s = B::load_unaligned(xg + k * W) - permute_lanes(m, ctl + k * W32);
+          s.store_aligned(sg + k * W);
+          exp_nonpositive(s).store_aligned(eg + k * W);
+        }
       } else {
-        const T inv = T(1) / s;
-        for (std::int64_t j = 0; j < n; ++j) yb[r * n + j] = e[r * n + j] * inv;
+        for (std::int64_t k = 0; k < n; ++k)
+          exp_nonpositive(B::load_unaligned(xg + k * W) - permute_lanes(m, ctl + k * W32)).store_aligned(eg + k * W);
+      }
+    }
+    zero.store_aligned(expd + ng * gn);  // read (and masked off) past the last row below
+    for (std::int64_t g = 0; g < ng; ++g) {
+      for (std::int64_t r = 0; r < W; ++r) v[r] = reduce_row<K, SumOp<T>>(expd + g * gn + r * n, last, tail, zero);
+      transpose_reduce<SumOp<T>>(v).store_aligned(stat + g * W);
+    }
+    if (log) {
+      unary_loop<Arch, T, Log>(stat, stat, ng * W, T(0), T(0));
+      for (std::int64_t g = 0; g < ng; ++g) {
+        const B ls = B::load_aligned(stat + g * W);
+        for (std::int64_t k = 0; k < n; ++k)
+          (B::load_aligned(shifted + g * gn + k * W) - permute_lanes(ls, ctl + k * W32))
+              .store_unaligned(yb + g * gn + k * W);
+      }
+    } else {
+      for (std::int64_t g = 0; g < ng; ++g) {
+        const B inv = B(T(1)) / B::load_aligned(stat + g * W);
+        for (std::int64_t k = 0; k < n; ++k)
+          (B::load_aligned(expd + g * gn + k * W) * permute_lanes(inv, ctl + k * W32))
+              .store_unaligned(yb + g * gn + k * W);
       }
     }
   }
+}
+
+template <class Arch, class T>
+void softmax_groups_any(const T* x, T* y, std::int64_t groups, std::int64_t n, bool log, const std::int32_t* ctl) {
+  constexpr std::int64_t W = xsimd::batch<T, Arch>::size;
+  switch ((n + W - 1) / W) {
+    case 1: return softmax_groups<Arch, T, 1>(x, y, groups, n, log, ctl);
+    case 2: return softmax_groups<Arch, T, 2>(x, y, groups, n, log, ctl);
+    case 3: return softmax_groups<Arch, T, 3>(x, y, groups, n, log, ctl);
+    case 4: return softmax_groups<Arch, T, 4>(x, y, groups, n, log, ctl);
+    default: return softmax_groups<Arch, T, 0>(x, y, groups, n, log, ctl);
+  }
+}
+
+template <class Arch, class T>
+void copy_run(const T* x, T* y, std::int64_t n) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::int64_t W = B::size;
+  std::int64_t i = 0;
+  for (; i + W <= n; i += W) B::load_unaligned(x + i).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] = x[i];
+}
+
+// Rows shorter than kShortRow. A row-at-a-time kernel would run exp on
+// mostly empty vectors and pay horizontal reductions per row; here whole
+// groups of W rows go through softmax_groups. The last rows (fewer than W,
+// or too close to the end of x for its over-read) are copied to a
+// zero-padded buffer and run through the same code, so every row is
+// computed the same way wherever the row range is split.
+template <class Arch, class T>
+void softmax_short_rows(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::int64_t W = B::size;
+  constexpr std::int64_t W32 = W * static_cast<std::int64_t>(sizeof(T)) / 4;
+  constexpr std::int64_t kPer = W32 / W;  // 32-bit lanes per element
+  alignas(64) std::int32_t ctl[kShortRow * W32];
+  // Element i = k * W + l of a group (lane l of vector k) is in row i / n.
+  for (std::int64_t r = 0; r < W; ++r)
+    for (std::int64_t h = 0; h < kPer; ++h) {
+      const std::int32_t c = lane_control(static_cast<std::int32_t>(r * kPer + h), W32 * 4);
+      for (std::int64_t i = r * n; i < (r + 1) * n; ++i) ctl[i * kPer + h] = c;
+    }
+  std::int64_t main = rows / W;
+  if (main > 0 && n < W && main * W * n + W - n > rows * n) --main;
+  if (main > 0) softmax_groups_any<Arch, T>(x, y, main, n, log, ctl);
+  const std::int64_t rest = rows - main * W;  // < 2W rows
+  if (rest == 0) return;
+  const std::int64_t rest_groups = (rest + W - 1) / W;
+  alignas(64) T xt[2 * W * kShortRow + W];
+  alignas(64) T yt[2 * W * kShortRow];
+  for (std::int64_t i = 0; i < rest_groups * W * n + W; i += W) B(T(0)).store_aligned(xt + i);
+  copy_run<Arch, T>(x + main * W * n, xt, rest * n);
+  softmax_groups_any<Arch, T>(xt, yt, rest_groups, n, log, ctl);
+  copy_run<Arch, T>(yt, y + main * W * n, rest * n);
+}
+
+// `rows` contiguous rows of length n: long rows one at a time, short ones
+// batched (softmax_short_rows).
+template <class Arch, class T>
+void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log) {
+  if (n == 0 || rows == 0) return;
+  if (n < kShortRow) return softmax_short_rows<Arch, T>(x, y, rows, n, log);
+  for (std::int64_t r = 0; r < rows; ++r)
+    (log ? log_softmax_row<Arch, T> : softmax_row<Arch, T>)(x + r * n, y + r * n, n);
 }
 
 template <class Arch, class T>
