@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "lamina/core/allocator.h"
+#include "lamina/core/detail/convert.h"
 #include "lamina/core/detail/parallel.h"
 #include "lamina/core/detail/strided.h"
 
@@ -384,10 +385,10 @@ void convert_run(Dst* dst, std::int64_t ds, const Src* src, std::int64_t ss, std
     if constexpr (std::is_same_v<Dst, Src>) {
       std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(Dst));
     } else {
-      for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src[i]);
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = detail::saturate_cast<Dst>(src[i]);
     }
   } else {
-    for (std::int64_t i = 0; i < n; ++i) dst[i * ds] = static_cast<Dst>(src[i * ss]);
+    for (std::int64_t i = 0; i < n; ++i) dst[i * ds] = detail::saturate_cast<Dst>(src[i * ss]);
   }
 }
 
@@ -435,7 +436,7 @@ T Tensor::element_as(std::int64_t storage_offset) const {
   const std::byte* base = impl_->storage->data();
   return visit_dtype(dtype(), [&](auto z) -> T {
     using S = decltype(z);
-    return static_cast<T>(reinterpret_cast<const S*>(base)[storage_offset]);
+    return detail::saturate_cast<T>(reinterpret_cast<const S*>(base)[storage_offset]);
   });
 }
 
@@ -453,7 +454,7 @@ std::vector<T> Tensor::to_vector() const {
   const auto* p = static_cast<const std::byte*>(c.raw_data());
   visit_dtype(c.dtype(), [&](auto z) {
     using S = decltype(z);
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(reinterpret_cast<const S*>(p)[i]);
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = detail::saturate_cast<T>(reinterpret_cast<const S*>(p)[i]);
   });
   return out;
 }
@@ -483,7 +484,7 @@ Tensor full(const Shape& shape, double value, DType dtype) {
   const std::int64_t n = t.numel();
   visit_dtype(dtype, [&](auto z) {
     using T = decltype(z);
-    T v = dtype == DType::bool_ ? T(value != 0.0) : static_cast<T>(value);
+    T v = dtype == DType::bool_ ? T(value != 0.0) : detail::saturate_cast<T>(value);
     T* p = static_cast<T*>(t.raw_data());
     detail::parallel_for(n, 1 << 16, [&](std::int64_t b, std::int64_t e) { std::fill(p + b, p + e, v); });
   });
@@ -504,7 +505,12 @@ Tensor arange(double start, double stop, double step, DType dtype) {
   visit_dtype(dtype, [&](auto z) {
     using T = decltype(z);
     T* p = static_cast<T*>(t.raw_data());
-    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double v = start + static_cast<double>(i) * step;
+      // Integer dtypes wrap like NumPy's arange (arange(300, uint8) ends 254, 255, 0, 1, ...).
+      if constexpr (std::is_integral_v<T>) p[i] = static_cast<T>(detail::saturate_cast<std::int64_t>(v));
+      else p[i] = static_cast<T>(v);
+    }
   });
   return t;
 }

@@ -28,6 +28,22 @@ TEST(Tensor, FactoriesAndDtypes) {
   EXPECT_THROW(dtype_from_name("float16"), ValueError);
 }
 
+TEST(Tensor, FloatToIntegerConversionsSaturate) {
+  // Out-of-range and NaN values have a defined result (static_cast would be UB).
+  const Tensor x = Tensor::from(std::vector<double>{300, -5, std::nan(""), 1e30, -1e30, 2.7, -2.7}, {7});
+  EXPECT_EQ(x.to(DType::uint8).to_vector<int>(), (std::vector<int>{255, 0, 0, 255, 0, 2, 0}));
+  EXPECT_EQ(x.to(DType::int32).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{300, -5, 0, INT32_MAX, INT32_MIN, 2, -2}));
+  EXPECT_EQ(x.to(DType::int64).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{300, -5, 0, INT64_MAX, INT64_MIN, 2, -2}));
+  EXPECT_EQ(x.to(DType::bool_).to_vector<int>(), (std::vector<int>{1, 1, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(full({2}, 1e10, DType::int32).to_vector<std::int64_t>(), (std::vector<std::int64_t>(2, INT32_MAX)));
+  EXPECT_EQ(Tensor::scalar(1e20).item<std::int64_t>(), INT64_MAX);
+  EXPECT_EQ(Tensor::scalar(-0.5).item<bool>(), true);
+  // Integer aranges wrap like NumPy's.
+  EXPECT_EQ(arange(254, 258, 1, DType::uint8).to_vector<int>(), (std::vector<int>{254, 255, 0, 1}));
+}
+
 TEST(Tensor, StorageIs64ByteAligned) {
   for (std::int64_t n : {1, 3, 17, 1000, 100000}) {
     Tensor t = empty({n});

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "lamina/core/detail/convert.h"
 #include "lamina/core/detail/grain.h"
 #include "lamina/core/detail/parallel.h"
 #include "lamina/core/kernels/kernel_table.h"
@@ -34,7 +35,7 @@ void run_float(const Tensor& x, Tensor& out, UnaryOp op, double p0, double p1) {
     auto fn = detail::kernels_for<T>().unary[static_cast<int>(op)];
     const T* xp = static_cast<const T*>(x.raw_data());
     T* yp = static_cast<T*>(out.raw_data());
-    const T a = static_cast<T>(p0), b = static_cast<T>(p1);
+    const T a = detail::saturate_cast<T>(p0), b = detail::saturate_cast<T>(p1);
     detail::parallel_for(n, grain, [&](std::int64_t s, std::int64_t e) { fn(xp + s, yp + s, e - s, a, b); });
   };
   if (x.dtype() == DType::float32) run(float{});
