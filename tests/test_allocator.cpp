@@ -51,5 +51,30 @@ TEST(Allocator, ConcurrentUse) {
   EXPECT_EQ(allocator_stats().bytes_cached, 0);
 }
 
+TEST(Allocator, StatisticsAddUpAcrossThreadsThatExit) {
+  // Counters are per thread; a block allocated on one thread and freed on
+  // another, and a thread that exits, must still leave exact totals.
+  empty_cache();
+  const auto before = allocator_stats();
+  std::vector<void*> handed_over;
+  std::thread producer([&] {
+    for (int i = 0; i < 100; ++i) handed_over.push_back(cached_allocate(1000));
+    void* own = cached_allocate(5000);
+    cached_deallocate(own, 5000);  // cached on the producer, flushed at its exit
+  });
+  producer.join();
+  auto mid = allocator_stats();
+  EXPECT_EQ(mid.allocations - before.allocations, 101);
+  EXPECT_EQ(mid.bytes_in_use - before.bytes_in_use, 100 * static_cast<std::int64_t>(detail::allocation_size_class(1000)));
+  for (void* p : handed_over) cached_deallocate(p, 1000);
+  auto after = allocator_stats();
+  EXPECT_EQ(after.bytes_in_use, before.bytes_in_use);
+  EXPECT_EQ(after.bytes_cached - before.bytes_cached,
+            100 * static_cast<std::int64_t>(detail::allocation_size_class(1000)) +
+                static_cast<std::int64_t>(detail::allocation_size_class(5000)));
+  empty_cache();
+  EXPECT_EQ(allocator_stats().bytes_cached, 0);
+}
+
 }  // namespace
 }  // namespace lamina
