@@ -8,6 +8,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
 
+#include "lamina/core/detail/tsan.h"
 #include "lamina/core/threading.h"
 
 namespace lamina::detail {
@@ -22,10 +23,17 @@ void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
     f(std::int64_t{0}, n);
     return;
   }
+  char token;  // TBB's spawn and join, stated for ThreadSanitizer (no-ops otherwise)
+  tsan_release(&token);
   tbb::parallel_for(
       tbb::blocked_range<std::int64_t>(0, n, grain),
-      [&f](const tbb::blocked_range<std::int64_t>& r) { f(r.begin(), r.end()); },
+      [&f, &token](const tbb::blocked_range<std::int64_t>& r) {
+        tsan_acquire(&token);
+        f(r.begin(), r.end());
+        tsan_release(&token);
+      },
       tbb::static_partitioner{});
+  tsan_acquire(&token);
 }
 
 /// Calls f(chunk) for every chunk index in [0, chunks), possibly in parallel.
