@@ -151,9 +151,9 @@ TEST(Gemm, AroundRegisterBlocks) {
 }
 
 TEST(Gemm, AroundCacheBlocks) {
-  // kc in {192, 256}, mc in {72, 84, 144, 168}: a few shapes straddling them.
+  // kc in {192, 256, 384}, mc in {72, 84, 144, 168}: a few shapes straddling them.
   for_each_isa([] {
-    for (i64 K : {191, 193, 255, 257, 513})
+    for (i64 K : {191, 193, 255, 257, 383, 385, 513, 769})
       check_gemm<float>({9, 35, K, false, false, 0, 1}, 1.f, 0.5f, 10 + static_cast<unsigned>(K));
     for (i64 M : {143, 145, 169}) {
       check_gemm<float>({M, 40, 260, false, true, 0, 1}, 1.f, 0.f, 20);
@@ -168,6 +168,30 @@ TEST(Gemm, AroundCacheBlocks) {
     for (int t = 0; t < 4; ++t) {
       check_gemm<double>({47, 530, 45, (t & 1) != 0, (t & 2) != 0, 0, 1}, 1.0, 0.5, 34);
       check_gemm<float>({31, 530, 45, (t & 1) != 0, (t & 2) != 0, 0, 1}, 1.f, 0.f, 35);
+    }
+  });
+}
+
+TEST(Gemm, BPanelsPackedOnFirstUse) {
+  // B panels are packed when the first block of A rows reaches them: into two
+  // rotating slots when one block covers M (M <= mc), else into the whole
+  // block buffer that later row blocks reuse (those also prefetch the next
+  // panel). Shapes around mc (72/84/144/168) and kc (192/256/384), N with and
+  // without an nr fringe and wide enough to pack A, every transpose, padded
+  // and non-unit-stride operands.
+  for_each_isa([] {
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      for (i64 M : {71, 143, 144, 145, 169, 290}) {
+        check_gemm<float>({M, 530, 40, ta, tb, 0, 1}, 1.f, 0.f, 60 + static_cast<unsigned>(M));
+        check_gemm<double>({M / 2 + 1, 264, 30, ta, tb, 3, 1}, 0.5, 1.0, 61);
+      }
+      check_gemm<float>({150, 520, 385, ta, tb, 0, 1}, 1.f, 0.25f, 62);   // two row blocks, two k blocks
+      check_gemm<float>({128, 784, 256, ta, tb, 0, 1}, 1.f, 0.f, 63);     // bwd1_dx shape
+      check_gemm<float>({128, 256, 784, ta, tb, 0, 1}, 1.f, 1.f, 64);     // fwd1 shape
+      check_gemm<float>({145, 513, 50, ta, tb, 7, 1}, 1.f, 0.5f, 65);     // padded
+      check_gemm<float>({146, 517, 33, ta, tb, 1, 2}, -1.f, 1.f, 66);     // no unit stride
+      check_gemm<double>({85, 530, 200, ta, tb, 1, 2}, 1.0, 0.0, 67);
     }
   });
 }
@@ -229,7 +253,8 @@ TEST(Gemm, OneAndTwoThreadsBitwiseEqual) {
       i64 M, N, K;
     };
     for (S s : {S{300, 301, 150}, S{128, 10, 128}, S{128, 784, 256}, S{784, 256, 128}, S{37, 1000, 300},
-                S{1000, 37, 300}, S{1, 3000, 700}, S{3000, 1, 700}, S{2, 2, 5000}})
+                S{1000, 37, 300}, S{1, 3000, 700}, S{3000, 1, 700}, S{2, 2, 5000}, S{290, 530, 400},
+                S{150, 1030, 385}})
       for (int t = 0; t < 4; ++t) {
         const bool ta = t & 1, tb = t & 2;
         auto f1 = run_gemm<float>(1, s.M, s.N, s.K, ta, tb);
