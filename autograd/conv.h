@@ -85,6 +85,16 @@ Shape pool2d_output_shape(const Shape& x, const Pool2DParams& p = {});
 /// float64, both the same dtype.
 Tensor conv2d(const Tensor& x, const Tensor& kernel, const Conv2DParams& p = {});
 
+/// relu(conv2d(x, kernel, p) + bias) (ReLU only when `relu`) as one op: the
+/// bias and the ReLU are applied to each output tile while it is in cache,
+/// and the backward pass masks the output gradient and sums the bias
+/// gradient in one sweep (what Conv2D with activation "relu" or "linear"
+/// runs). `bias` (O,) may be undefined (no bias). Same results as the
+/// unfused ops; the bias gradient is summed in fixed row chunks (bitwise the
+/// same for any thread count). First order only, like conv2d.
+Tensor conv2d_bias_act(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool relu,
+                       const Conv2DParams& p = {});
+
 /// Max over each window. The gradient goes to the first maximum of the
 /// window in row-major window order.
 Tensor max_pool2d(const Tensor& x, const Pool2DParams& p = {});

@@ -123,6 +123,15 @@ Tensor ConvBase::call(const Tensor& x, const CallContext&) {
                 " channels (" + options_.data_format + "), got shape " + x.shape().str() + " (kernel " +
                 kernel_.shape().str() + ")");
   const Plan2D p = plan(rank_, options_, x.shape(), c);
+  const bool relu = options_.activation.name() == "relu";
+  if (rank_ == 2 && (relu || options_.activation.is_linear())) {
+    // Bias and ReLU fused into the convolution (one op, one pass over the output).
+    try {
+      return conv2d_bias_act(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), relu, p.params);
+    } catch (const ShapeError& e) {
+      shape_error(std::string(e.what()) + " (input shape " + x.shape().str() + ")");
+    }
+  }
   Tensor y;
   try {
     if (rank_ == 2) {

@@ -16,6 +16,7 @@ namespace {
 
 using i64 = std::int64_t;
 using testing::check_gradients;
+using testing::expect_close;
 
 // ---- naive references (NHWC, float64) ---------------------------------------------
 
@@ -230,6 +231,74 @@ TEST(Conv2D, ThreadCountDoesNotChangeResults) {
     tape.watch(p);
     return tape.gradient(sum(square(max_pool2d(p))), {p})[0];
   });
+}
+
+// conv2d_bias_act (what Conv2D with "relu"/"linear" runs) must equal the unfused
+// relu(conv2d + bias) in value and in all three gradients, for the CNN's own
+// configuration (channels_last, valid, stride 1, batch > 1, C = 1 and C > 1)
+// and a few others.
+TEST(Conv2D, FusedBiasReluMatchesUnfusedOps) {
+  std::vector<Case> cases = {
+      {.N = 3, .H = 8, .W = 9, .C = 1, .O = 5, .KH = 3, .KW = 3},
+      {.N = 2, .H = 7, .W = 7, .C = 4, .O = 6, .KH = 3, .KW = 3},
+      {.N = 2, .H = 6, .W = 7, .C = 3, .O = 4, .KH = 3, .KW = 2, .padding = "same", .cf = true},
+      {.N = 2, .H = 5, .W = 6, .C = 4, .O = 4, .KH = 1, .KW = 1},  // pointwise GEMM path
+      {.N = 2, .H = 6, .W = 7, .C = 6, .O = 9, .KH = 3, .KW = 3, .s = {2, 1}, .groups = 3},
+  };
+  std::uint64_t seed = 900;
+  for (const Case& c : cases)
+    for (bool relu : {true, false}) {
+      SCOPED_TRACE(c.str() + (relu ? " relu" : " linear"));
+      Tensor x = uniform(x_shape(c), -1, 1, seed++, DType::float64);
+      Tensor k = uniform({c.KH, c.KW, c.C / c.groups, c.O}, -1, 1, seed++, DType::float64);
+      Tensor b = uniform({c.O}, -0.5, 0.5, seed++, DType::float64);
+      const Conv2DParams p = c.params();
+      auto unfused = [&](const Tensor& xx, const Tensor& kk, const Tensor& bb) {
+        Tensor y = add(conv2d(xx, kk, p), c.cf ? reshape(bb, {c.O, 1, 1}) : bb);
+        return relu ? lamina::relu(y) : y;
+      };
+      Tensor gy = uniform(conv2d_output_shape(x.shape(), k.shape(), p), -1, 1, seed++, DType::float64);
+      std::vector<Tensor> want, got;
+      Tensor y_want, y_got;
+      {
+        GradientTape tape;
+        tape.watch(x), tape.watch(k), tape.watch(b);
+        y_want = unfused(x, k, b);
+        want = tape.gradient(sum(mul(y_want, gy)), {x, k, b});
+      }
+      {
+        GradientTape tape;
+        tape.watch(x), tape.watch(k), tape.watch(b);
+        y_got = conv2d_bias_act(x, k, b, relu, p);
+        got = tape.gradient(sum(mul(y_got, gy)), {x, k, b});
+      }
+      expect_close(y_got, y_want, 1e-12, 1e-12);
+      for (int i = 0; i < 3; ++i) expect_close(got[i], want[i], 1e-12, 1e-12);
+      check_gradients([p, relu](const std::vector<Tensor>& in) { return conv2d_bias_act(in[0], in[1], in[2], relu, p); },
+                      {x, k, b});
+    }
+  // Without a bias it is conv2d (then ReLU).
+  Tensor x = uniform({2, 6, 6, 2}, -1, 1, 990, DType::float64);
+  Tensor k = uniform({3, 3, 2, 3}, -1, 1, 991, DType::float64);
+  expect_close(conv2d_bias_act(x, k, Tensor(), true, {}), lamina::relu(conv2d(x, k)), 0, 0);
+  EXPECT_THROW(conv2d_bias_act(x, k, zeros({4}, DType::float64), true, {}), ShapeError);
+  EXPECT_THROW(conv2d_bias_act(x, k, zeros({3}), true, {}), DTypeError);
+}
+
+TEST(Conv2D, FusedBiasReluThreadCountDoesNotChangeResults) {
+  Tensor x = uniform({64, 28, 28, 1}, 0, 1, 20);
+  Tensor k = uniform({3, 3, 1, 32}, -0.5, 0.5, 21);
+  Tensor b = uniform({32}, -0.1, 0.1, 22);
+  Tensor gy = uniform({64, 26, 26, 32}, -1, 1, 23);
+  auto grads = [&](int which) {
+    GradientTape tape;
+    tape.watch(k), tape.watch(b);
+    Tensor loss = sum(mul(conv2d_bias_act(x, k, b, true), gy));
+    return tape.gradient(loss, {k, b})[which];
+  };
+  testing::expect_thread_invariant([&] { return conv2d_bias_act(x, k, b, true); });
+  testing::expect_thread_invariant([&] { return grads(0); });
+  testing::expect_thread_invariant([&] { return grads(1); });
 }
 
 // ---- pooling ------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "lamina/autograd/detail/record.h"
 #include "lamina/autograd/ops.h"
@@ -200,6 +201,12 @@ void im2col(const Geo& g, const T* x, i64 r0, i64 r1, i64 grp, T* col) {
         continue;
       }
       const T* xrow = xn + ih * g.W * g.C;
+      if (Cg == g.C && g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W) {
+        // The KW pixels of this kernel row are one contiguous run of the input.
+        std::memcpy(dst, xrow + iw0 * g.C, sizeof(T) * static_cast<std::size_t>(g.KW * Cg));
+        dst += g.KW * Cg;
+        continue;
+      }
       for (i64 kw = 0; kw < g.KW; ++kw, dst += Cg) {
         const i64 iw = iw0 + kw * g.dw;
         if (iw < 0 || iw >= g.W) {
@@ -261,11 +268,31 @@ Cols<T> cols_for(const Geo& g, const T* x, i64 r0, i64 r1, i64 grp, T* scratch) 
   return {scratch, g.KH * g.KW * g.Cg};
 }
 
+/// Output epilogue of rows [r0, r1): y += bias (per channel), then ReLU.
 template <class T>
-void conv_forward(const Geo& g, const T* x, const T* k, T* y) {
+void bias_act_rows(const Geo& g, const T* bias, bool relu, i64 r0, i64 r1, T* y) {
+  if (!bias && !relu) return;
+  const i64 O = g.O;
+  for (i64 r = r0; r < r1; ++r) {
+    T* yr = y + r * O;
+    if (bias && relu)
+      for (i64 o = 0; o < O; ++o) yr[o] = std::max(yr[o] + bias[o], T(0));
+    else if (bias)
+      for (i64 o = 0; o < O; ++o) yr[o] += bias[o];
+    else
+      for (i64 o = 0; o < O; ++o) yr[o] = std::max(yr[o], T(0));
+  }
+}
+
+/// y = conv(x, k) (+ bias) (then ReLU); the epilogue runs on each tile while it is in cache.
+template <class T>
+void conv_forward(const Geo& g, const T* x, const T* k, T* y, const T* bias = nullptr, bool relu = false) {
   const i64 M = g.N * g.OH * g.OW, kk = g.KH * g.KW * g.Cg;
   if (g.pointwise() && g.G == 1) {
     gemm<T>(M, g.O, g.C, T(1), x, g.C, 1, k, g.O, 1, T(0), y, g.O, 1);
+    if (bias || relu)
+      detail::parallel_for(M, std::max<i64>(1, detail::kGrainCheap / std::max<i64>(g.O, 1)),
+                           [&](i64 b, i64 e) { bias_act_rows(g, bias, relu, b, e, y); });
     return;
   }
   const i64 rows = tile_rows<T>(g);
@@ -280,8 +307,44 @@ void conv_forward(const Geo& g, const T* x, const T* k, T* y) {
         gemm<T>(r1 - r0, g.Og, kk, T(1), a.p, a.ld, 1, k + grp * g.Og, g.O, 1, T(0), y + r0 * g.O + grp * g.Og,
                 g.O, 1);
       }
+      bias_act_rows(g, bias, relu, r0, r1, y);
     }
   });
+}
+
+/// The pre-activation gradient and the bias gradient of conv_forward's
+/// epilogue: dpre = relu ? dy * (y > 0) : dy (written to dpre, which may be
+/// dy), db[o] = sum over rows of dpre[r, o] (when db). Rows are summed in
+/// fixed chunks, then the chunks in order: the same bits for any thread count.
+template <class T>
+void bias_act_backward(const Geo& g, const T* dy, const T* y, bool relu, T* dpre, T* db) {
+  const i64 M = g.N * g.OH * g.OW, O = g.O;
+  const i64 chunk = kFilterChunkRows;
+  const i64 chunks = (M + chunk - 1) / chunk;
+  std::vector<T> partial(db ? static_cast<std::size_t>(chunks * O) : 0);
+  detail::parallel_for(chunks, 1, [&](i64 cb, i64 ce) {
+    for (i64 c = cb; c < ce; ++c) {
+      T* acc = db ? partial.data() + c * O : nullptr;
+      if (acc) std::fill(acc, acc + O, T(0));
+      for (i64 r = c * chunk, re = std::min(M, r + chunk); r < re; ++r) {
+        const T* gr = dy + r * O;
+        T* dr = dpre + r * O;
+        if (relu) {
+          const T* yr = y + r * O;
+          for (i64 o = 0; o < O; ++o) dr[o] = yr[o] > T(0) ? gr[o] : T(0);
+        } else if (dr != gr) {
+          for (i64 o = 0; o < O; ++o) dr[o] = gr[o];
+        }
+        if (acc)
+          for (i64 o = 0; o < O; ++o) acc[o] += dr[o];
+      }
+    }
+  });
+  if (db) {
+    for (i64 o = 0; o < O; ++o) db[o] = T(0);
+    for (i64 c = 0; c < chunks; ++c)
+      for (i64 o = 0; o < O; ++o) db[o] += partial[static_cast<std::size_t>(c * O + o)];
+  }
 }
 
 /// dx = conv2d's input gradient for output gradient dy.
@@ -498,23 +561,49 @@ Shape pool2d_output_shape(const Shape& x, const Pool2DParams& p) {
   return out_shape(pool_geometry(x, p, "pool2d"), p.data_format == "channels_first");
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& kernel, const Conv2DParams& p) {
-  check_float(x, "conv2d");
-  LAMINA_CHECK(kernel.dtype() == x.dtype(), DTypeError, "[conv2d] input dtype ", x.dtype(), " and kernel dtype ",
+namespace {
+
+/// conv2d (+ bias) (+ ReLU) as one op on the tape. `bias` may be undefined.
+Tensor conv2d_impl(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool relu, const Conv2DParams& p,
+                   const char* op) {
+  check_float(x, op);
+  LAMINA_CHECK(kernel.dtype() == x.dtype(), DTypeError, "[", op, "] input dtype ", x.dtype(), " and kernel dtype ",
                kernel.dtype(), " differ");
   const Geo g = conv_geometry(x.shape(), kernel.shape(), p);
+  const bool has_bias = bias.defined();
+  if (has_bias) {
+    LAMINA_CHECK(bias.dtype() == x.dtype(), DTypeError, "[", op, "] input dtype ", x.dtype(), " and bias dtype ",
+                 bias.dtype(), " differ");
+    LAMINA_CHECK(bias.ndim() == 1 && bias.shape()[0] == g.O, ShapeError, "[", op, "] bias must have shape (", g.O,
+                 ",) for kernel shape ", fmt_shape(kernel.shape()), ", got ", fmt_shape(bias.shape()));
+  }
   const bool cf = p.data_format == "channels_first";
   const Tensor xc = to_nhwc(x, cf);
   const Tensor kc = kernel.contiguous();
+  const Tensor bc = has_bias ? bias.contiguous() : Tensor();
   Tensor y = Tensor::empty({g.N, g.OH, g.OW, g.O}, x.dtype());
   dispatch_float(x.dtype(), [&](auto t) {
     using T = decltype(t);
-    conv_forward<T>(g, xc.data<T>(), kc.data<T>(), y.data<T>());
+    conv_forward<T>(g, xc.data<T>(), kc.data<T>(), y.data<T>(), has_bias ? bc.data<T>() : nullptr, relu);
   });
+  const Tensor y_nhwc = y;
   y = from_nhwc(y, cf);
-  if (detail::should_record({&x, &kernel}))
-    detail::record({&x, &kernel}, y, [g, cf, xc, kc](const Tensor& gy, Grads& gi, const Needs& need) {
-      const Tensor dy = to_nhwc(gy.to(xc.dtype()), cf);
+  const Tensor none;
+  if (detail::should_record({&x, &kernel, has_bias ? &bias : &none})) {
+    auto backward = [g, cf, xc, kc, relu, has_bias, y_saved = relu ? y_nhwc : Tensor()](const Tensor& gy, Grads& gi,
+                                                                                        const Needs& need) {
+      Tensor dy = to_nhwc(gy.to(xc.dtype()), cf);
+      if (relu || (has_bias && need[2])) {
+        Tensor dpre = relu ? Tensor::empty(dy.shape(), dy.dtype()) : dy;
+        Tensor db = has_bias && need[2] ? Tensor::empty({g.O}, dy.dtype()) : Tensor();
+        dispatch_float(xc.dtype(), [&](auto t) {
+          using T = decltype(t);
+          bias_act_backward<T>(g, dy.data<T>(), relu ? y_saved.data<T>() : nullptr, relu, dpre.data<T>(),
+                               db.defined() ? db.data<T>() : nullptr);
+        });
+        dy = dpre;
+        if (db.defined()) gi[2] = db;
+      }
       if (need[0]) {
         Tensor dx = Tensor::empty({g.N, g.H, g.W, g.C}, xc.dtype());
         dispatch_float(xc.dtype(), [&](auto t) {
@@ -531,8 +620,21 @@ Tensor conv2d(const Tensor& x, const Tensor& kernel, const Conv2DParams& p) {
         });
         gi[1] = dk;
       }
-    });
+    };
+    if (has_bias) detail::record({&x, &kernel, &bias}, y, backward);
+    else detail::record({&x, &kernel}, y, backward);
+  }
   return y;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& kernel, const Conv2DParams& p) {
+  return conv2d_impl(x, kernel, Tensor(), false, p, "conv2d");
+}
+
+Tensor conv2d_bias_act(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool relu, const Conv2DParams& p) {
+  return conv2d_impl(x, kernel, bias, relu, p, "conv2d_bias_act");
 }
 
 Tensor max_pool2d(const Tensor& x, const Pool2DParams& p) {

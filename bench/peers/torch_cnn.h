@@ -1,0 +1,77 @@
+#pragma once
+// libtorch side of cnn/epoch: the same CNN as bench/cnn_training.h in
+// torch::nn (NCHW, libtorch's native layout; Conv2d, max_pool2d, Linear,
+// dropout 0.25), Keras initialization (Glorot-uniform weights, zero biases),
+// torch::optim::Adam(lr 1e-3, eps 1e-7), batch kCnnBatch, a randperm shuffle
+// per epoch, batches gathered with index_select from float32 tensors in
+// memory, the loss read back (item) every step as Model::fit does.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "../cnn_training.h"
+
+namespace lamina::bench::cnn {
+
+struct TorchCnn : torch::nn::Module {
+  TorchCnn()
+      : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3)))),
+        conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3)))),
+        fc1(register_module("fc1", torch::nn::Linear(64 * 5 * 5, 128))),
+        fc2(register_module("fc2", torch::nn::Linear(128, 10))) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : named_parameters()) {
+      if (p.key().find("weight") != std::string::npos) torch::nn::init::xavier_uniform_(p.value());
+      else p.value().zero_();
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor h = torch::max_pool2d(torch::relu(conv1(x)), 2);
+    h = torch::max_pool2d(torch::relu(conv2(h)), 2).flatten(1);
+    h = torch::dropout(torch::relu(fc1(h)), 0.25, is_training());
+    return fc2(h);
+  }
+  torch::nn::Conv2d conv1, conv2;
+  torch::nn::Linear fc1, fc2;
+};
+
+class TorchCnnTrainer {
+ public:
+  /// x: (N, 1, 28, 28) float32 in [0, 1]; y: (N,) int64.
+  TorchCnnTrainer(torch::Tensor x, torch::Tensor y, std::uint64_t seed = 42)
+      : x_(std::move(x)), y_(std::move(y)), model_(make_model(seed)),
+        opt_(model_->parameters(), torch::optim::AdamOptions(1e-3).betas({0.9, 0.999}).eps(1e-7)) {}
+
+  /// One epoch; returns the mean batch loss.
+  double run_epoch() {
+    model_->train();
+    const std::int64_t n = x_.size(0);
+    const torch::Tensor perm = torch::randperm(n, torch::kLong);
+    double total = 0;
+    std::int64_t steps = 0;
+    for (std::int64_t start = 0; start < n; start += kCnnBatch) {
+      const torch::Tensor idx = perm.slice(0, start, std::min(start + kCnnBatch, n));
+      const torch::Tensor xb = x_.index_select(0, idx);
+      const torch::Tensor yb = y_.index_select(0, idx);
+      opt_.zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model_->forward(xb), yb);
+      loss.backward();
+      opt_.step();
+      total += loss.item<double>();
+      ++steps;
+    }
+    return total / static_cast<double>(steps);
+  }
+
+ private:
+  static std::shared_ptr<TorchCnn> make_model(std::uint64_t seed) {
+    torch::manual_seed(seed);
+    return std::make_shared<TorchCnn>();
+  }
+  torch::Tensor x_, y_;
+  std::shared_ptr<TorchCnn> model_;
+  torch::optim::Adam opt_;
+};
+
+}  // namespace lamina::bench::cnn
