@@ -7,7 +7,9 @@
 #include <thread>
 
 #include <tbb/global_control.h>
+#include <tbb/task_scheduler_observer.h>
 
+#include "lamina/core/detail/tsan.h"
 #include "lamina/core/error.h"
 
 namespace lamina {
@@ -40,6 +42,22 @@ ThreadLimit& limit() {
   static ThreadLimit l;
   return l;
 }
+
+#ifdef LAMINA_TSAN
+// Under ThreadSanitizer, TBB worker threads run with access checks off except
+// inside lamina's task bodies (see detail/tsan.h).
+class TsanIgnoreTbbWorkers : public tbb::task_scheduler_observer {
+ public:
+  TsanIgnoreTbbWorkers() { observe(true); }
+  void on_scheduler_entry(bool worker) override {
+    if (worker) detail::tsan_ignore_begin();
+  }
+  void on_scheduler_exit(bool worker) override {
+    if (worker) detail::tsan_ignore_end();
+  }
+};
+const TsanIgnoreTbbWorkers tsan_ignore_tbb_workers;
+#endif
 
 }  // namespace
 

@@ -67,7 +67,9 @@ void expect_same_weights(const Layer& a, const Layer& b, bool same_names = false
   auto wa = weight_paths(a), wb = weight_paths(b);
   ASSERT_EQ(wa.size(), wb.size());
   for (std::size_t i = 0; i < wa.size(); ++i) {
-    if (same_names) EXPECT_EQ(wa[i].first, wb[i].first);
+    if (same_names) {
+      EXPECT_EQ(wa[i].first, wb[i].first);
+    }
     EXPECT_TRUE(bit_equal(wa[i].second.value(), wb[i].second.value())) << wa[i].first;
   }
 }

@@ -24,16 +24,14 @@ void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
     return;
   }
   char token;  // TBB's spawn and join, stated for ThreadSanitizer (no-ops otherwise)
-  tsan_release(&token);
+  TsanSpawnAndJoin join(&token);
   tbb::parallel_for(
       tbb::blocked_range<std::int64_t>(0, n, grain),
       [&f, &token](const tbb::blocked_range<std::int64_t>& r) {
-        tsan_acquire(&token);
+        TsanTaskBody body(&token);
         f(r.begin(), r.end());
-        tsan_release(&token);
       },
       tbb::static_partitioner{});
-  tsan_acquire(&token);
 }
 
 /// Calls f(chunk) for every chunk index in [0, chunks), possibly in parallel.

@@ -18,6 +18,10 @@
 #ifdef LAMINA_TSAN
 extern "C" void __tsan_acquire(void* addr);
 extern "C" void __tsan_release(void* addr);
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line);
 #endif
 
 namespace lamina::detail {
@@ -35,5 +39,61 @@ inline void tsan_acquire([[maybe_unused]] void* token) {
   __tsan_acquire(token);
 #endif
 }
+
+/// TSan stops (begin) or resumes (end) checking this thread's memory
+/// accesses; calls nest. TBB's inlined bookkeeping (task objects, ranges,
+/// wait contexts) is synchronized inside the uninstrumented library, so it
+/// runs ignored: worker threads are ignored from the moment they join the
+/// arena (an observer in threading.cpp) and lamina's task bodies turn checking
+/// back on (TsanTaskBody).
+inline void tsan_ignore_begin() {
+#ifdef LAMINA_TSAN
+  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+  AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+#endif
+}
+inline void tsan_ignore_end() {
+#ifdef LAMINA_TSAN
+  AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+}
+
+/// RAII for the body of a task handed to TBB: checked accesses, ordered after
+/// the spawning code (acquire of `token`) and before the join (release).
+class TsanTaskBody {
+ public:
+  explicit TsanTaskBody(void* token) : token_(token) {
+    tsan_ignore_end();
+    tsan_acquire(token_);
+  }
+  ~TsanTaskBody() {
+    tsan_release(token_);
+    tsan_ignore_begin();
+  }
+  TsanTaskBody(const TsanTaskBody&) = delete;
+  TsanTaskBody& operator=(const TsanTaskBody&) = delete;
+
+ private:
+  void* token_;
+};
+
+/// RAII around a call into TBB that spawns and joins tasks (see above).
+class TsanSpawnAndJoin {
+ public:
+  explicit TsanSpawnAndJoin(void* token) : token_(token) {
+    tsan_release(token_);
+    tsan_ignore_begin();
+  }
+  ~TsanSpawnAndJoin() {
+    tsan_ignore_end();
+    tsan_acquire(token_);
+  }
+  TsanSpawnAndJoin(const TsanSpawnAndJoin&) = delete;
+  TsanSpawnAndJoin& operator=(const TsanSpawnAndJoin&) = delete;
+
+ private:
+  void* token_;
+};
 
 }  // namespace lamina::detail

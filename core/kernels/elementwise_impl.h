@@ -12,6 +12,14 @@
 #include <cstdint>
 #include <limits>
 
+// GCC 12 reports a false "(may be) used uninitialized" inside its own
+// _mm512_max_ps/_mm512_min_ps/_mm512_slli_epi32 (the _mm512_undefined_*
+// pass-through operand).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 #include <xsimd/xsimd.hpp>
 
 #include "lamina/core/kernels/kernel_table.h"

@@ -177,28 +177,32 @@ struct Dataset::EpochState {
   EpochState(const EpochState&) = delete;
   EpochState& operator=(const EpochState&) = delete;
   ~EpochState() {
-    if (pending) tg.wait();  // the task reads this object: let it finish
-    lamina::detail::tsan_acquire(this);
+    if (!pending) return;
+    lamina::detail::TsanSpawnAndJoin join(this);
+    tg.wait();  // the task reads this object: let it finish
   }
 
   void launch(std::int64_t i) {
     if (!ds.prefetch_ || i >= count) return;
     pending = true;
-    lamina::detail::tsan_release(this);  // TBB's spawn and wait, stated for ThreadSanitizer
-    tg.run([this, i] {
-      lamina::detail::tsan_acquire(this);
-      try {
-        next = ds.make_batch(order, i);
-      } catch (...) {
-        next_error = std::current_exception();
-      }
-      lamina::detail::tsan_release(this);
-    });
+    {
+      lamina::detail::TsanSpawnAndJoin spawn(this);  // TBB's spawn, stated for ThreadSanitizer
+      tg.run([this, i] {
+        lamina::detail::TsanTaskBody body(this);
+        try {
+          next = ds.make_batch(order, i);
+        } catch (...) {
+          next_error = std::current_exception();
+        }
+      });
+    }
   }
   Batch fetch(std::int64_t i) {
     if (!pending) return ds.make_batch(order, i);
-    tg.wait();
-    lamina::detail::tsan_acquire(this);
+    {
+      lamina::detail::TsanSpawnAndJoin join(this);
+      tg.wait();
+    }
     pending = false;
     if (next_error) {
       auto e = std::exchange(next_error, nullptr);

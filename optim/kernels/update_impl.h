@@ -18,7 +18,9 @@
 
 // GCC 12 reports a false "may be used uninitialized" inside its own
 // _mm512_sqrt_p[sd] (the _mm512_undefined_p[sd] pass-through operand).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <xsimd/xsimd.hpp>
 
