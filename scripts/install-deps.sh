@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lamina needs to build, test and run its
 # main job, skipping those already installed. Runs apt-get as root, or
-# through sudo otherwise. Usage: scripts/install-deps.sh
+# through sudo otherwise. Usage: scripts/install-deps.sh [--sanitizers]
+# (--sanitizers adds clang and its sanitizer/libFuzzer runtimes for
+# scripts/sanitize.sh)
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
 )
+if [[ "${1:-}" == "--sanitizers" ]]; then packages+=(clang libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -271,7 +271,20 @@ struct ResidentMemory : Callback {
   void on_epoch_end(int, Logs&) override { after_epoch.push_back(resident_bytes()); }
 };
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LAMINA_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define LAMINA_TEST_SANITIZED 1
+#endif
+#endif
+
 TEST(Resources, TwentyEpochsDoNotGrowResidentMemory) {
+#ifdef LAMINA_TEST_SANITIZED
+  // ASan's quarantine keeps freed memory resident (RSS grows ~1.5 MiB per
+  // epoch here until its 256 MiB cap); LeakSanitizer covers leaks there.
+  GTEST_SKIP() << "resident memory is not meaningful under a sanitizer";
+#endif
   set_random_seed(21);
   auto model = std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
       std::make_shared<layers::Dense>(layers::DenseOptions{.units = 256, .activation = "relu"}),
