@@ -44,13 +44,25 @@ ThreadLimit& limit() {
 }
 
 #ifdef LAMINA_TSAN
+// TBB workers end at process exit without leaving the arena (no
+// on_scheduler_exit); C++ thread-local destructors still run before TSan's
+// end-of-thread check, so this one ends the worker's ignores.
+struct TsanEndIgnoresAtThreadExit {
+  ~TsanEndIgnoresAtThreadExit() {
+    while (detail::tsan_ignore_depth > 0) detail::tsan_ignore_end();
+  }
+};
+thread_local TsanEndIgnoresAtThreadExit tsan_end_ignores_at_thread_exit;
+
 // Under ThreadSanitizer, TBB worker threads run with access checks off except
 // inside lamina's task bodies (see detail/tsan.h).
 class TsanIgnoreTbbWorkers : public tbb::task_scheduler_observer {
  public:
   TsanIgnoreTbbWorkers() { observe(true); }
   void on_scheduler_entry(bool worker) override {
-    if (worker) detail::tsan_ignore_begin();
+    if (!worker) return;
+    static_cast<void>(&tsan_end_ignores_at_thread_exit);  // constructs this thread's
+    detail::tsan_ignore_begin();
   }
   void on_scheduler_exit(bool worker) override {
     if (worker) detail::tsan_ignore_end();

@@ -46,16 +46,23 @@ inline void tsan_acquire([[maybe_unused]] void* token) {
 /// runs ignored: worker threads are ignored from the moment they join the
 /// arena (an observer in threading.cpp) and lamina's task bodies turn checking
 /// back on (TsanTaskBody).
+#ifdef LAMINA_TSAN
+/// Nesting depth of the calling thread's ignores (TSan aborts when a thread
+/// exits with ignores on: see TsanEndIgnoresAtThreadExit in threading.cpp).
+inline thread_local int tsan_ignore_depth = 0;
+#endif
 inline void tsan_ignore_begin() {
 #ifdef LAMINA_TSAN
   AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
   AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+  ++tsan_ignore_depth;
 #endif
 }
 inline void tsan_ignore_end() {
 #ifdef LAMINA_TSAN
   AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
   AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+  --tsan_ignore_depth;
 #endif
 }
 
