@@ -4,9 +4,9 @@
 //
 // Loop nest of one macro-tile (BLIS order), per thread:
 //   jc (nc columns of B, L3) -> pc (kc, K never split across threads)
+//     -> pack B block kc x nc (or read it in place for small M)
 //     -> ic (mc rows of A, L2) -> pack A block (or read it in place)
-//       -> jr (nr-wide B panel, L1; packed when the first ic block reaches
-//          it, or read in place for small M) -> ir (mr rows) -> micro-kernel.
+//       -> jr (nr-wide B panel, L1) -> ir (mr rows) -> micro-kernel.
 // Every element of C sees the same arithmetic whatever the tiling, so the
 // split of M and N among threads cannot change results.
 
@@ -130,13 +130,8 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
   const i64 kc_max = std::min<i64>(kc, K);
   const i64 nc_max = std::min<i64>(kr.nc, (N + NR - 1) / NR * NR);
   const i64 mc_max = std::min<i64>(kr.mc, (M + MR - 1) / MR * MR);
-  // B panels are packed just before their first use (by the first block of
-  // A rows), so the kernel reads a freshly packed panel from L1 instead of a
-  // whole packed block back from L3. When one block of A rows covers all of
-  // M, nothing reuses a packed panel and one panel slot suffices.
-  const bool one_mblock = M <= kr.mc;
   T* buf_b = static_cast<T*>(tl_pack_b.get(sizeof(T) * static_cast<std::size_t>(
-                                                  kc_max * (plan.direct_b || one_mblock ? NR : nc_max))));
+                                                  kc_max * (plan.direct_b ? NR : nc_max))));
   T* buf_a = plan.pack_a
                  ? static_cast<T*>(tl_pack_a.get(sizeof(T) * static_cast<std::size_t>(mc_max * kc_max + 64)))
                  : nullptr;
@@ -150,7 +145,9 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
       const i64 kb = std::min<i64>(kc, K - pc);
       const T beta_k = pc == 0 ? beta : T(1);
       const T* Bp = B + pc * rs_b + jc * cs_b;
-      if (plan.direct_b && fringe_j < nb)
+      if (!plan.direct_b)
+        kr.pack_b(kb, nb, Bp, rs_b, cs_b, buf_b);
+      else if (fringe_j < nb)
         kr.pack_b(kb, nb - fringe_j, Bp + fringe_j * cs_b, rs_b, cs_b, buf_b);
 
       for (i64 ic = 0; ic < M; ic += kr.mc) {
@@ -164,9 +161,7 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
           const T* bptr;
           i64 ldb;
           if (!plan.direct_b) {
-            T* panel = one_mblock ? buf_b : buf_b + (jr / NR) * kb * NR;
-            if (ic == 0) kr.pack_b(kb, nn, Bp + jr * cs_b, rs_b, cs_b, panel);
-            bptr = panel;
+            bptr = buf_b + (jr / NR) * kb * NR;
             ldb = NR;
           } else if (jr >= fringe_j) {
             bptr = buf_b;
@@ -176,19 +171,8 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
             ldb = rs_b;
           }
           if (plan.pack_a) {
-            // Blocks after the first read packed panels back from L3: pull the
-            // next panel towards L2 a slice per tile while this one is in use.
-            const char* next = ic > 0 && !plan.direct_b && jr + NR < nb
-                                   ? reinterpret_cast<const char*>(bptr + kb * NR)
-                                   : nullptr;
-            const i64 next_bytes = kb * NR * static_cast<i64>(sizeof(T));
-            const i64 tiles = (mb + MR - 1) / MR;
-            const i64 slice = (next_bytes / 64 + tiles - 1) / tiles * 64;
-            for (i64 ir = 0, t = 0; ir < mb; ir += MR, ++t) {
+            for (i64 ir = 0; ir < mb; ir += MR) {
               const int mm = static_cast<int>(std::min<i64>(MR, mb - ir));
-              if (next)
-                for (i64 q = t * slice; q < std::min(next_bytes, (t + 1) * slice); q += 64)
-                  __builtin_prefetch(next + q, 0, 2);
               kr.tile(mm, nn, kb, buf_a + (ir / MR) * kb * MR, 1, MR, true, bptr, ldb,
                       Cp + ir * rs_c + jr * cs_c, rs_c, cs_c, alpha, beta_k);
             }

@@ -172,13 +172,10 @@ TEST(Gemm, AroundCacheBlocks) {
   });
 }
 
-TEST(Gemm, BPanelsPackedOnFirstUse) {
-  // B panels are packed when the first block of A rows reaches them: into two
-  // rotating slots when one block covers M (M <= mc), else into the whole
-  // block buffer that later row blocks reuse (those also prefetch the next
-  // panel). Shapes around mc (72/84/144/168) and kc (192/256/384), N with and
-  // without an nr fringe and wide enough to pack A, every transpose, padded
-  // and non-unit-stride operands.
+TEST(Gemm, AroundTheRowBlockWithWideN) {
+  // M around the row block mc (one or several A blocks over the same packed
+  // B), N past several B panels with and without a column fringe, K around kc,
+  // every transpose, padded and strided operands.
   for_each_isa([] {
     for (int t = 0; t < 4; ++t) {
       const bool ta = t & 1, tb = t & 2;

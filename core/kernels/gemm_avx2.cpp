@@ -8,9 +8,7 @@
 namespace lamina::detail {
 namespace {
 using Arch = xsimd::fma3<xsimd::avx2>;
-// float kc 384: a B panel (384 x 16 floats, 24 KiB) stays in a 32 KiB L1 and
-// the A block (144 x 384, 216 KiB) in L2; fewer passes over C than kc 256.
-constexpr GemmKernels<float> kF32 = make_gemm_kernels<float, Arch, 6, 2>(144, 384, 4080);
+constexpr GemmKernels<float> kF32 = make_gemm_kernels<float, Arch, 6, 2>(144, 256, 4080);
 constexpr GemmKernels<double> kF64 = make_gemm_kernels<double, Arch, 6, 2>(72, 256, 2040);
 }  // namespace
 
