@@ -66,7 +66,8 @@ Shape contiguous_strides(const Shape& shape) {
   std::int64_t s = 1;
   for (int i = shape.ndim() - 1; i >= 0; --i) {
     strides[i] = s;
-    s *= std::max<std::int64_t>(shape[i], 1);
+    LAMINA_CHECK(!__builtin_mul_overflow(s, std::max<std::int64_t>(shape[i], 1), &s), ValueError,
+                 "[shape] strides of ", shape, " overflow a 64-bit integer");
   }
   return strides;
 }

@@ -74,6 +74,14 @@ namespace {
 void check_extents(const Shape& shape, const char* op) {
   for (auto d : shape)
     LAMINA_CHECK(d >= 0, ValueError, "[", op, "] negative extent in shape ", shape);
+  // Strides treat zero extents as 1, so the product of max(d, 1) must fit too,
+  // even when the tensor itself holds no elements.
+  std::int64_t span = 1;
+  for (auto d : shape) {
+    const bool overflow = __builtin_mul_overflow(span, std::max<std::int64_t>(d, 1), &span);
+    LAMINA_CHECK(!overflow && span <= (std::int64_t{1} << 56), ValueError, "[", op, "] shape ", shape,
+                 " is too large to address (more than 2^56 elements)");
+  }
 }
 
 }  // namespace

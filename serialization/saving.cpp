@@ -136,10 +136,13 @@ std::vector<TensorRecord> read_tensor_block(ByteReader& r) {
     if (r.u16("reserved") != 0) r.fail("reserved field is not zero");
     std::vector<std::int64_t> dims(ndim);
     std::uint64_t numel = 1;
+    std::uint64_t span = 1;  // product of max(d, 1): what the strides must address
     for (auto& d : dims) {
       d = r.i64("dimension");
       if (d < 0) r.fail(detail::concat("tensor '", rec.name, "' has a negative dimension ", d));
-      if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(d), &numel))
+      if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(d), &numel) ||
+          __builtin_mul_overflow(span, static_cast<std::uint64_t>(std::max<std::int64_t>(d, 1)), &span) ||
+          span > (std::uint64_t{1} << 56))
         r.fail("tensor '" + rec.name + "' has an overflowing element count");
     }
     const std::uint64_t nbytes = r.u64("byte count");

@@ -511,6 +511,17 @@ TEST(BadInput, LengthFieldsClaimingGigabytes) {
   std::memcpy(w->payload.data() + 8 + name_len + 4, &big, 8);
   std::memcpy(w->payload.data() + 8 + name_len + 12, &big, 8);
   EXPECT_THROW(deserialize_model(join(c4)), IOError);
+  // A zero dimension next to huge ones: no elements, but strides that overflow
+  // (found by the fuzzer: a signed overflow in contiguous_strides).
+  Container c5 = c;
+  w = find(c5, "WGHT");
+  const std::int64_t zero = 0, large = std::int64_t{1} << 60;
+  std::memcpy(w->payload.data() + 8 + name_len + 4, &zero, 8);
+  std::memcpy(w->payload.data() + 8 + name_len + 12, &large, 8);
+  const std::uint64_t no_bytes = 0;
+  std::memcpy(w->payload.data() + nbytes_at, &no_bytes, 8);
+  msg = error_of<IOError>([&] { deserialize_model(join(c5)); });
+  EXPECT_NE(msg.find("overflowing element count"), std::string::npos) << msg;
 }
 
 // ============================================================================

@@ -158,6 +158,15 @@ TEST(Tensor, UndefinedAndNegativeShapesThrow) {
   EXPECT_THROW((void)u.shape(), ValueError);
   EXPECT_THAT([] { zeros({2, -1}); }, ThrowsMessage<ValueError>(HasSubstr("negative extent in shape (2, -1)")));
   EXPECT_THROW(zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}), ValueError);
+  // Too large to address: a clear error instead of a signed overflow, also
+  // when a zero extent makes the tensor empty (its strides would still overflow;
+  // the loader fuzzer found this one).
+  const std::int64_t big = std::int64_t{1} << 40;
+  EXPECT_THAT([&] { (void)Tensor::empty({big, big}, DType::float32); },
+              ThrowsMessage<ValueError>(HasSubstr("too large to address")));
+  EXPECT_THAT([&] { (void)Tensor::empty({0, big, big}, DType::float32); },
+              ThrowsMessage<ValueError>(HasSubstr("too large to address")));
+  EXPECT_EQ(Tensor::empty({0, 1 << 20, 1 << 20}, DType::float32).numel(), 0);
 }
 
 TEST(Tensor, HandlesShareAndRelease) {
