@@ -7,8 +7,8 @@
 //              (one warm-up epoch, median of 3 x LAMINA_BENCH_TIME_SCALE),
 //              not time_ns, whose minimum is 9 calls.
 //   cnn/epoch  one epoch of Model::fit of the Fashion-MNIST CNN of issue 8
-//              (cnn_training.h: lamina-train --model cnn without its
-//              learning-rate schedule), batch cnn::kCnnBatch. One warm-up
+//              (cnn_training.h: as issue 8 sets it, no Dropout, Adam(1e-3),
+//              batch cnn::kCnnBatch = 128). One warm-up
 //              epoch, then one timed epoch (x LAMINA_BENCH_TIME_SCALE).
 // Skipped (no row) when the dataset is not installed.
 

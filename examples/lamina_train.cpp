@@ -27,6 +27,7 @@ struct Args {
   int epochs = 0;               // 0: the model's default (mlp 15, cnn 5)
   std::int64_t batch_size = 0;  // 0: the model's default (mlp 128, cnn 64)
   double learning_rate = 0;     // 0: the model's default (mlp 1e-3, cnn 2e-3)
+  double dropout = -1;          // < 0: the model's default (mlp 0.2, cnn 0.1)
   int threads = 0;  // 0: LAMINA_NUM_THREADS or all cores
   std::uint64_t seed = 42;
   std::string save = "fashion_mnist_mlp.lamina";
@@ -41,12 +42,14 @@ const char* kUsage =
     "                    (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)\n"
     "  --model NAME      mlp: 784-256-128-10 ReLU with Dropout(0.2) (default mlp)\n"
     "                    cnn: Conv2D(32,3)+ReLU, MaxPool 2, Conv2D(64,3)+ReLU, MaxPool 2,\n"
-    "                         Dense(128)+ReLU, Dropout(0.1), Dense(10); pixels standardized\n"
-    "                         with the training set's mean and standard deviation\n"
+    "                         Dense(128)+ReLU, Dropout(0.1), Dense(10), after a Rescaling\n"
+    "                         layer that standardizes pixels with the training set's\n"
+    "                         mean and standard deviation\n"
     "  --epochs N        training epochs (default: mlp 15, cnn 5)\n"
     "  --batch-size B    samples per batch (default: mlp 128, cnn 64)\n"
     "  --learning-rate LR  Adam's initial learning rate, decayed to 0 by a cosine\n"
     "                    schedule over the run (default: mlp 0.001, cnn 0.002)\n"
+    "  --dropout RATE    rate of the Dropout layers (default: mlp 0.2, cnn 0.1)\n"
     "  --threads T       kernel threads (default: LAMINA_NUM_THREADS or all cores)\n"
     "  --seed S          seed of initialization, dropout and shuffling (default 42)\n"
     "  --save PATH       where the trained model is written (default fashion_mnist_mlp.lamina)\n"
@@ -90,6 +93,11 @@ Args parse(int argc, char** argv) {
       a.learning_rate = std::strtod(value.c_str(), &end);
       if (value.empty() || *end != '\0' || !(a.learning_rate > 0 && a.learning_rate < 10))
         usage_error("--learning-rate expects a number in (0, 10), got '" + value + "'");
+    } else if (flag == "--dropout") {
+      char* end = nullptr;
+      a.dropout = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(a.dropout >= 0 && a.dropout < 1))
+        usage_error("--dropout expects a rate in [0, 1), got '" + value + "'");
     } else if (flag == "--threads") a.threads = static_cast<int>(parse_int(flag, value, 1, 4096));
     else if (flag == "--seed") a.seed = static_cast<std::uint64_t>(parse_int(flag, value, 0, (1LL << 62)));
     else if (flag == "--save") a.save = value;
@@ -118,12 +126,15 @@ Args parse(int argc, char** argv) {
   if (a.epochs == 0) a.epochs = cnn ? 5 : 15;
   if (a.batch_size == 0) a.batch_size = cnn ? 64 : 128;
   if (a.learning_rate == 0) a.learning_rate = cnn ? 2e-3 : 1e-3;
+  if (a.dropout < 0) a.dropout = cnn ? 0.1 : 0.2;
   return a;
 }
 
-/// A batch map: uint8 pixels p -> float32 (p / 255 - mean) / std, with the
-/// mean and standard deviation of all pixels / 255 of `x_train`.
-lamina::data::Dataset::MapFn standardize_pixels(const lamina::Tensor& x_train) {
+/// The first layer of the CNN: standardizes pixels in [0, 1] with the mean
+/// and standard deviation of all training pixels (what Keras's
+/// Normalization(axis=None).adapt(x_train) computes), as a Rescaling layer so
+/// that the saved model carries its own preprocessing.
+std::shared_ptr<lamina::layers::Rescaling> pixel_standardization(const lamina::Tensor& x_train) {
   const lamina::Tensor px = x_train.contiguous();
   const std::uint8_t* p = px.data<std::uint8_t>();
   double sum = 0, sq = 0;
@@ -131,33 +142,25 @@ lamina::data::Dataset::MapFn standardize_pixels(const lamina::Tensor& x_train) {
   const double n = static_cast<double>(px.numel());
   const double mean = sum / n / 255, var = sq / n / (255.0 * 255.0) - mean * mean;
   const double stddev = std::sqrt(std::max(var, 1e-12));
-  const auto a = static_cast<float>(1.0 / (255 * stddev)), b = static_cast<float>(-mean / stddev);
-  return [a, b](lamina::data::Batch batch) {
-    const lamina::Tensor src = batch.x.contiguous();
-    lamina::Tensor out = lamina::Tensor::empty(src.shape(), lamina::DType::float32);
-    const std::uint8_t* s = src.data<std::uint8_t>();
-    float* d = out.data<float>();
-    for (std::int64_t i = 0, n = src.numel(); i < n; ++i) d[i] = static_cast<float>(s[i]) * a + b;
-    batch.x = std::move(out);
-    return batch;
-  };
+  return std::make_shared<lamina::layers::Rescaling>(1.0 / stddev, -mean / stddev,
+                                                     lamina::LayerOptions{.name = "standardize_pixels"});
 }
 
-std::shared_ptr<lamina::Sequential> make_mlp() {
+std::shared_ptr<lamina::Sequential> make_mlp(double dropout) {
   using namespace lamina::layers;
   return std::make_shared<lamina::Sequential>(
       std::vector<std::shared_ptr<lamina::Layer>>{
           std::make_shared<Flatten>(),
           std::make_shared<Dense>(DenseOptions{.units = 256, .activation = "relu"}),
-          std::make_shared<Dropout>(0.2),
+          std::make_shared<Dropout>(dropout),
           std::make_shared<Dense>(DenseOptions{.units = 128, .activation = "relu"}),
-          std::make_shared<Dropout>(0.2),
+          std::make_shared<Dropout>(dropout),
           std::make_shared<Dense>(DenseOptions{.units = 10}),
       },
       lamina::LayerOptions{.name = "fashion_mnist_mlp"});
 }
 
-std::shared_ptr<lamina::Sequential> make_cnn() {
+std::shared_ptr<lamina::Sequential> make_cnn(const lamina::Tensor& x_train, double dropout) {
   using namespace lamina::layers;
   auto conv = [](std::int64_t filters) {
     ConvOptions o;
@@ -174,6 +177,7 @@ std::shared_ptr<lamina::Sequential> make_cnn() {
   };
   return std::make_shared<lamina::Sequential>(
       std::vector<std::shared_ptr<lamina::Layer>>{
+          pixel_standardization(x_train),
           std::make_shared<Reshape>(std::vector<std::int64_t>{28, 28, 1}),  // (N, 28, 28) -> NHWC
           conv(32),
           std::make_shared<MaxPooling2D>(),
@@ -181,7 +185,7 @@ std::shared_ptr<lamina::Sequential> make_cnn() {
           std::make_shared<MaxPooling2D>(),
           std::make_shared<Flatten>(),
           dense(128, "relu"),
-          std::make_shared<Dropout>(0.1),
+          std::make_shared<Dropout>(dropout),
           dense(10, "linear"),
       },
       lamina::LayerOptions{.name = "fashion_mnist_cnn"});
@@ -196,16 +200,15 @@ int main(int argc, char** argv) {
     lamina::set_random_seed(args.seed);
     const auto start = std::chrono::steady_clock::now();
     const auto mnist = lamina::data::load_mnist(args.data);
-    // mlp: pixels / 255. cnn: pixels standardized with the training set's
-    // pixel mean and standard deviation (Keras's Normalization().adapt()),
+    // Both models see pixels / 255. The CNN then standardizes them with the
+    // training set's pixel mean and standard deviation in its first layer,
     // which makes its first epochs markedly faster (0.907 -> 0.914 test
     // accuracy after 5 epochs at seed 42, epoch-1 loss 0.49 -> 0.45).
-    auto scale = args.model == "cnn" ? standardize_pixels(mnist.x_train)
-                                     : lamina::data::cast_x(lamina::DType::float32, 1.0 / 255);
+    auto scale = lamina::data::cast_x(lamina::DType::float32, 1.0 / 255);
     auto train = lamina::data::Dataset(mnist.x_train, mnist.y_train).shuffle(args.seed).batch(args.batch_size).map(scale);
     auto test = lamina::data::Dataset(mnist.x_test, mnist.y_test).batch(1000).map(scale);
 
-    auto model = args.model == "cnn" ? make_cnn() : make_mlp();
+    auto model = args.model == "cnn" ? make_cnn(mnist.x_train, args.dropout) : make_mlp(args.dropout);
     // Adam with a cosine decay of the learning rate over the whole run: the
     // last epochs fine-tune instead of bouncing around the optimum.
     const std::int64_t total_steps = train.num_batches() * args.epochs;

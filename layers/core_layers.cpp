@@ -1,5 +1,7 @@
 #include "lamina/layers/core_layers.h"
 
+#include <cmath>
+
 #include "lamina/layers/registry.h"
 
 namespace lamina::layers {
@@ -7,6 +9,7 @@ namespace lamina::layers {
 LAMINA_REGISTER_LAYER(Activation);
 LAMINA_REGISTER_LAYER(Flatten);
 LAMINA_REGISTER_LAYER(Reshape);
+LAMINA_REGISTER_LAYER(Rescaling);
 LAMINA_REGISTER_LAYER(ActivityRegularization);
 
 Activation::Activation(ActivationRef activation, LayerOptions base)
@@ -54,6 +57,25 @@ Config Reshape::get_config() const { return Layer::get_config().set("target_shap
 
 std::shared_ptr<Reshape> Reshape::from_config(const Config& c) {
   return std::make_shared<Reshape>(c.get<std::vector<std::int64_t>>("target_shape"), LayerOptions::from_config(c));
+}
+
+Rescaling::Rescaling(double scale, double offset, LayerOptions base)
+    : Layer("Rescaling", std::move(base)), scale_(scale), offset_(offset) {
+  LAMINA_CHECK(std::isfinite(scale_) && std::isfinite(offset_), ValueError, "[", name(),
+               "] Rescaling expects a finite scale and offset, got scale=", scale_, " offset=", offset_);
+}
+
+Tensor Rescaling::call(const Tensor& x, const CallContext&) {
+  Tensor y = x.dtype() == dtype() ? x : cast(x, dtype());
+  if (scale_ != 1.0) y = mul(y, scale_);
+  if (offset_ != 0.0) y = add(y, offset_);
+  return y;
+}
+
+Config Rescaling::get_config() const { return Layer::get_config().set("scale", scale_).set("offset", offset_); }
+
+std::shared_ptr<Rescaling> Rescaling::from_config(const Config& c) {
+  return std::make_shared<Rescaling>(c.get<double>("scale"), c.get_or("offset", 0.0), LayerOptions::from_config(c));
 }
 
 namespace {

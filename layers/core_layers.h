@@ -1,5 +1,5 @@
 #pragma once
-/// Small built-in layers: Activation, Flatten, Reshape, ActivityRegularization.
+/// Small built-in layers: Activation, Flatten, Reshape, Rescaling, ActivityRegularization.
 
 #include "lamina/layers/activations.h"
 #include "lamina/layers/layer.h"
@@ -42,6 +42,25 @@ class Reshape : public Layer {
 
  private:
   std::vector<std::int64_t> target_shape_;
+};
+
+/// Keras's Rescaling: y = cast(x, dtype) * scale + offset, elementwise, any shape.
+/// Puts input preprocessing (e.g. pixels / 255, or standardization with a
+/// dataset's mean and deviation) inside the model, so a saved model carries it.
+/// scale and offset must be finite (ValueError naming the layer otherwise).
+class Rescaling : public Layer {
+ public:
+  explicit Rescaling(double scale, double offset = 0.0, LayerOptions base = {});
+  double scale() const { return scale_; }
+  double offset() const { return offset_; }
+  Config get_config() const override;
+  static std::shared_ptr<Rescaling> from_config(const Config& c);
+
+ protected:
+  Tensor call(const Tensor& x, const CallContext&) override;
+
+ private:
+  double scale_, offset_;
 };
 
 /// Identity that adds the L1L2(l1, l2) penalty of its output (divided by the batch size).

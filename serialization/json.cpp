@@ -1,13 +1,18 @@
 #include "lamina/serialization/json.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string_view>
+#include <vector>
 
 // cereal's JSON archive header configures RapidJSON (assertions throw, NaN and
 // infinities allowed, full-precision parsing) and includes it.
 #include <cereal/archives/json.hpp>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -56,36 +61,85 @@ std::string write_with(Fn&& fn) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-ConfigValue from_json_value(const rapidjson::Value& v, int depth);
-
-Config object_from_json(const rapidjson::Value& v, int depth) {
-  Config c;
-  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it)
-    c.set(std::string(it->name.GetString(), it->name.GetStringLength()), from_json_value(it->value, depth + 1));
-  return c;
-}
-
-ConfigValue from_json_value(const rapidjson::Value& v, int depth) {
-  LAMINA_CHECK(depth <= kMaxDepth, ValueError, "[config_from_json] JSON nested deeper than ", kMaxDepth, " levels");
-  switch (v.GetType()) {
-    case rapidjson::kNullType: return ConfigValue();
-    case rapidjson::kFalseType: return ConfigValue(false);
-    case rapidjson::kTrueType: return ConfigValue(true);
-    case rapidjson::kStringType: return ConfigValue(std::string(v.GetString(), v.GetStringLength()));
-    case rapidjson::kNumberType:
-      if (v.IsInt64()) return ConfigValue(static_cast<std::int64_t>(v.GetInt64()));
-      if (v.IsUint64()) return ConfigValue(static_cast<double>(v.GetUint64()));  // beyond int64: as a float
-      return ConfigValue(v.GetDouble());
-    case rapidjson::kArrayType: {
-      ConfigList list;
-      list.reserve(v.Size());
-      for (const auto& e : v.GetArray()) list.push_back(from_json_value(e, depth + 1));
-      return ConfigValue(std::move(list));
+/// Builds a ConfigValue from rapidjson's SAX events. Numbers arrive as their
+/// text (kParseNumbersAsStringsFlag) and are converted here with
+/// std::from_chars, which rounds correctly: rapidjson 1.1's own full-precision
+/// conversion has undefined behaviour on inputs like "0e66" (clz of 0 in
+/// DiyFp::Normalize, found by the loader fuzzer) and may return garbage there.
+class ConfigBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ConfigBuilder> {
+ public:
+  bool Null() { return put(ConfigValue()); }
+  bool Bool(bool b) { return put(ConfigValue(b)); }
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool) {
+    const std::string_view text(str, length);
+    const char* end = str + length;
+    if (text.find_first_of(".eENI") == std::string_view::npos) {
+      std::int64_t i = 0;
+      const auto r = std::from_chars(str, end, i);
+      if (r.ec == std::errc() && r.ptr == end) return put(ConfigValue(i));
+      // Beyond int64: as a float, like the integers rapidjson cannot hold.
     }
-    case rapidjson::kObjectType: return ConfigValue(object_from_json(v, depth));
+    double d = 0;
+    auto r = std::from_chars(str, end, d);
+    const std::size_t e = text.find_first_of("eE");
+    if (r.ec == std::errc::result_out_of_range && e != std::string_view::npos && e + 1 < text.size() &&
+        text[e + 1] == '-') {
+      d = text.front() == '-' ? -0.0 : 0.0;  // underflow: zero, as strtod gives
+      r.ec = std::errc();
+    }
+    if (r.ec != std::errc() || r.ptr != end) {
+      error_ = detail::concat("number '", text, "' is out of range for a double");
+      return false;
+    }
+    return put(ConfigValue(d));
   }
-  return ConfigValue();
-}
+  bool String(const char* str, rapidjson::SizeType length, bool) { return put(ConfigValue(std::string(str, length))); }
+  bool StartObject() { return open(ConfigValue(Config())); }
+  bool Key(const char* str, rapidjson::SizeType length, bool) {
+    stack_.back().key.assign(str, length);
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) { return close(); }
+  bool StartArray() { return open(ConfigValue(ConfigList())); }
+  bool EndArray(rapidjson::SizeType) { return close(); }
+
+  const std::string& error() const { return error_; }
+  ConfigValue take() { return std::move(root_); }
+
+ private:
+  struct Frame {
+    ConfigValue container;
+    std::string key;
+  };
+
+  bool put(ConfigValue v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return true;
+    }
+    Frame& f = stack_.back();
+    if (auto* list = std::get_if<ConfigList>(&f.container.value)) list->push_back(std::move(v));
+    else std::get<Config>(f.container.value).set(f.key, std::move(v));
+    return true;
+  }
+  bool open(ConfigValue container) {
+    if (static_cast<int>(stack_.size()) >= kMaxDepth) {
+      error_ = detail::concat("JSON nested deeper than ", kMaxDepth, " levels");
+      return false;
+    }
+    stack_.push_back(Frame{std::move(container), {}});
+    return true;
+  }
+  bool close() {
+    ConfigValue v = std::move(stack_.back().container);
+    stack_.pop_back();
+    return put(std::move(v));
+  }
+
+  std::vector<Frame> stack_;
+  ConfigValue root_;
+  std::string error_;
+};
 
 void line_column(const std::string& text, std::size_t offset, std::size_t& line, std::size_t& col) {
   line = 1;
@@ -96,19 +150,24 @@ void line_column(const std::string& text, std::size_t offset, std::size_t& line,
   }
 }
 
-rapidjson::Document parse(const std::string& text) {
-  rapidjson::Document doc;
+ConfigValue parse(const std::string& text) {
+  ConfigBuilder builder;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(ms);
   // Iterative parsing: deep nesting cannot overflow the stack.
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseNanAndInfFlag>(
-      text.data(), text.size());
-  if (doc.HasParseError()) {
+  const rapidjson::ParseResult ok =
+      reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseNanAndInfFlag>(
+          in, builder);
+  if (!ok) {
+    if (!builder.error().empty()) throw ValueError("[config_from_json] " + builder.error());
     std::size_t line, col;
-    const std::size_t off = doc.GetErrorOffset();
+    const std::size_t off = ok.Offset();
     line_column(text, off, line, col);
-    throw ValueError(detail::concat("[config_from_json] malformed JSON: ", rapidjson::GetParseError_En(doc.GetParseError()),
+    throw ValueError(detail::concat("[config_from_json] malformed JSON: ", rapidjson::GetParseError_En(ok.Code()),
                                     " at offset ", off, " (line ", line, ", column ", col, ")"));
   }
-  return doc;
+  return builder.take();
 }
 
 }  // namespace
@@ -134,14 +193,12 @@ std::string to_json_pretty(const Config& config) {
 }
 
 Config config_from_json(const std::string& text) {
-  rapidjson::Document doc = parse(text);
-  LAMINA_CHECK(doc.IsObject(), ValueError, "[config_from_json] expected a JSON object at the top level");
-  return object_from_json(doc, 0);
+  ConfigValue v = parse(text);
+  auto* object = std::get_if<Config>(&v.value);
+  LAMINA_CHECK(object, ValueError, "[config_from_json] expected a JSON object at the top level");
+  return std::move(*object);
 }
 
-ConfigValue config_value_from_json(const std::string& text) {
-  rapidjson::Document doc = parse(text);
-  return from_json_value(doc, 0);
-}
+ConfigValue config_value_from_json(const std::string& text) { return parse(text); }
 
 }  // namespace lamina

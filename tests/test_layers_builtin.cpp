@@ -1,6 +1,7 @@
 // run_layer_test on every built-in layer: output shape, weight counts, config
 // round trip (direct and by registered class name), training on/off, and
 // gradients through the layer (inputs and weights) against finite differences.
+#include <cmath>
 #include <set>
 
 #include "gradcheck.h"
@@ -111,6 +112,8 @@ std::vector<LayerCase> cases() {
        {2, 3}, {2, 3, 4}, 1, 0, true},
       {"ActivityRegularization",
        [](LayerOptions o) { return std::make_shared<ActivityRegularization>(0.01, 0.02, o); }, {3, 2}, {3, 2}},
+      {"Rescaling", [](LayerOptions o) { return std::make_shared<Rescaling>(1.0 / 127.5, -1.0, o); }, {2, 3, 4},
+       {2, 3, 4}},
       {"Sequential",
        [](LayerOptions o) {
          return std::make_shared<Sequential>(
@@ -132,14 +135,35 @@ TEST(LayerTest, EveryRegisteredLayerHasACase) {
   std::set<std::string> covered;
   for (const auto& c : cases()) covered.insert(c.make(f64())->class_name());
   for (const auto& name : {"Dense", "Activation", "Flatten", "Reshape", "Dropout", "BatchNormalization",
-                           "LayerNormalization", "Embedding", "ActivityRegularization", "Sequential"})
+                           "LayerNormalization", "Embedding", "ActivityRegularization", "Rescaling", "Sequential"})
     EXPECT_TRUE(covered.count(name)) << name;
+}
+
+TEST(LayerTest, RescalingLikeKeras) {
+  using namespace layers;
+  // Keras's doc example: [0, 255] -> [-1, 1] with scale 1/127.5, offset -1;
+  // uint8 input is cast to the layer's dtype first.
+  Rescaling to_unit(1.0 / 127.5, -1.0);
+  const Tensor y = to_unit(Tensor::from<std::uint8_t>({0, 51, 255, 128}, {2, 2}));
+  EXPECT_EQ(y.dtype(), DType::float32);
+  EXPECT_EQ(y.shape(), (Shape{2, 2}));
+  EXPECT_FLOAT_EQ(y.at<float>(0, 0), -1.0f);
+  EXPECT_FLOAT_EQ(y.at<float>(0, 1), -0.6f);
+  EXPECT_FLOAT_EQ(y.at<float>(1, 0), 1.0f);
+  EXPECT_NEAR(y.at<float>(1, 1), 128 / 127.5 - 1, 1e-7);
+  EXPECT_TRUE(to_unit.weights().empty());
+  EXPECT_EQ(to_unit.get_config().get<double>("offset"), -1.0);
+  Rescaling by_255(1.0 / 255, 0.0, LayerOptions{.dtype = DType::float64});
+  EXPECT_DOUBLE_EQ(by_255(Tensor::from<std::int64_t>({51}, {1})).at<double>(0), 0.2);
+  EXPECT_THAT([] { Rescaling(std::nan(""), 0.0, LayerOptions{.name = "pre"}); },
+              ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("[pre] Rescaling expects a finite scale")));
 }
 
 TEST(LayerTest, BadConstructorArguments) {
   using namespace layers;
   EXPECT_THROW(Embedding(EmbeddingOptions{.input_dim = 0, .output_dim = 2}), ValueError);
   EXPECT_THROW(Reshape(std::vector<std::int64_t>{-1, -1}), ValueError);
+  EXPECT_THROW(Rescaling(1.0, INFINITY), ValueError);
   EXPECT_THROW(BatchNormalization(BatchNormalizationOptions{.epsilon = 0}), ValueError);
   EXPECT_THROW(Activation("nope"), ValueError);
   Embedding e(EmbeddingOptions{.input_dim = 3, .output_dim = 2});

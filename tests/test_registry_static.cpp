@@ -13,7 +13,7 @@ namespace {
 TEST(RegistryStatic, BuiltinsSurviveStaticLinking) {
   const auto names = registered_layers();
   for (const char* expected : {"Dense", "Activation", "Flatten", "Reshape", "Dropout", "BatchNormalization",
-                               "LayerNormalization", "Embedding", "ActivityRegularization", "Sequential"}) {
+                               "LayerNormalization", "Embedding", "ActivityRegularization", "Rescaling", "Sequential"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
   Config c;

@@ -194,6 +194,32 @@ TEST(Json, RoundTripKeepsIntsDoublesAndNesting) {
   EXPECT_EQ(to_json(back), text);  // stable text
 }
 
+TEST(Json, NumbersParseExactlyIncludingEdgeCases) {
+  auto number = [](const std::string& text) { return config_value_from_json(text); };
+  // Zero significands with large exponents: rapidjson 1.1's own conversion
+  // has undefined behaviour there (the loader fuzzer found "0E66").
+  EXPECT_EQ(std::get<double>(number("0E66").value), 0.0);
+  EXPECT_EQ(std::get<double>(number("0.000e300").value), 0.0);
+  EXPECT_TRUE(std::signbit(std::get<double>(number("-0.0e-999").value)));
+  EXPECT_EQ(std::get<double>(number("1e-400").value), 0.0);  // underflow to zero, like strtod
+  EXPECT_EQ(std::get<double>(number("0.1").value), 0.1);
+  EXPECT_EQ(std::get<double>(number("2.2250738585072011e-308").value), 2.2250738585072011e-308);
+  EXPECT_EQ(std::get<double>(number("4.9e-324").value), 4.9e-324);
+  EXPECT_EQ(std::get<double>(number("1.7976931348623157e308").value), 1.7976931348623157e308);
+  EXPECT_EQ(std::get<std::int64_t>(number("-9223372036854775808").value), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(std::get<double>(number("9223372036854775808").value), 9223372036854775808.0);  // beyond int64
+  EXPECT_EQ(std::get<std::int64_t>(number("-0").value), 0);
+  EXPECT_TRUE(std::isnan(std::get<double>(number("NaN").value)));
+  EXPECT_EQ(std::get<double>(number("-Infinity").value), -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(std::get<double>(std::get<ConfigList>(number("[Infinity]").value).at(0).value),
+            std::numeric_limits<double>::infinity());
+  // Too large for a double: rapidjson's own check refuses exponents above 308.
+  EXPECT_NE(error_of<ValueError>([&] { number("1e400"); }).find("too big"), std::string::npos);
+  EXPECT_NE(error_of<ValueError>([&] { number("0.000e400"); }).find("too big"), std::string::npos);
+  EXPECT_NE(error_of<ValueError>([&] { number("9.9e308"); }).find("out of range for a double"), std::string::npos);
+  EXPECT_NE(error_of<ValueError>([&] { number("{\"a\": 1e99999}"); }).find("[config_from_json]"), std::string::npos);
+}
+
 TEST(Json, MalformedTextIsAValueErrorWithPosition) {
   const std::string msg = error_of<ValueError>([] { config_from_json("{\"units\": 64,\n \"x\": }"); });
   EXPECT_NE(msg.find("offset 20 (line 2, column 7)"), std::string::npos) << msg;
@@ -219,6 +245,7 @@ Config minimal_config(const std::string& cls) {
   else if (cls == "Embedding") c.set("input_dim", 10).set("output_dim", 4);
   else if (cls == "Reshape") c.set("target_shape", std::vector<std::int64_t>{2, 3});
   else if (cls == "ActivityRegularization") c.set("l1", 0.01).set("l2", 0.0);
+  else if (cls == "Rescaling") c.set("scale", 0.5).set("offset", 0.25);
   else if (cls == "Conv2D" || cls == "Conv1D") c.set("filters", 2).set("kernel_size", std::vector<std::int64_t>{3});
   else if (cls == "Sequential") {
     Config dense;

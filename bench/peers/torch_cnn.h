@@ -1,7 +1,7 @@
 #pragma once
 // libtorch side of cnn/epoch: the same CNN as bench/cnn_training.h in
 // torch::nn (NCHW, libtorch's native layout; Conv2d, max_pool2d, Linear,
-// dropout 0.25), Keras initialization (Glorot-uniform weights, zero biases),
+// no dropout), Keras initialization (Glorot-uniform weights, zero biases),
 // torch::optim::Adam(lr 1e-3, eps 1e-7), batch kCnnBatch, a randperm shuffle
 // per epoch, batches gathered with index_select from float32 tensors in
 // memory, the loss read back (item) every step as Model::fit does.
@@ -31,7 +31,7 @@ struct TorchCnn : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor h = torch::max_pool2d(torch::relu(conv1(x)), 2);
     h = torch::max_pool2d(torch::relu(conv2(h)), 2).flatten(1);
-    h = torch::dropout(torch::relu(fc1(h)), 0.25, is_training());
+    h = torch::relu(fc1(h));
     return fc2(h);
   }
   torch::nn::Conv2d conv1, conv2;
