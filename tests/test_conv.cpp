@@ -352,6 +352,8 @@ std::vector<PoolCase> pool_cases() {
     v.push_back({.N = 2, .H = 7, .W = 5, .C = 3, .padding = "same", .cf = cf});
     v.push_back({.N = 3, .H = 9, .W = 8, .C = 4, .pool = {3, 3}, .s = {2, 2}, .padding = "same", .cf = cf});
     v.push_back({.N = 1, .H = 10, .W = 11, .C = 5, .pool = {3, 2}, .s = {1, 3}, .cf = cf});
+    // Strides above the pool size: pixels between windows get no gradient.
+    v.push_back({.N = 2, .H = 8, .W = 7, .C = 3, .pool = {2, 2}, .s = {3, 3}, .cf = cf});
   }
   return v;
 }

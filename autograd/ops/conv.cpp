@@ -203,8 +203,16 @@ void im2col(const Geo& g, const T* x, i64 r0, i64 r1, i64 grp, T* col) {
       const T* xrow = xn + ih * g.W * g.C;
       if (Cg == g.C && g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W) {
         // The KW pixels of this kernel row are one contiguous run of the input.
-        std::memcpy(dst, xrow + iw0 * g.C, sizeof(T) * static_cast<std::size_t>(g.KW * Cg));
-        dst += g.KW * Cg;
+        // Short runs (one input channel: 3 floats) are copied inline; a
+        // memcpy call per 12 bytes cost more than the copy itself.
+        const i64 run = g.KW * Cg;
+        const T* src = xrow + iw0 * g.C;
+        if (run <= 8) {
+          for (i64 j = 0; j < run; ++j) dst[j] = src[j];
+        } else {
+          std::memcpy(dst, src, sizeof(T) * static_cast<std::size_t>(run));
+        }
+        dst += run;
         continue;
       }
       for (i64 kw = 0; kw < g.KW; ++kw, dst += Cg) {
@@ -310,41 +318,6 @@ void conv_forward(const Geo& g, const T* x, const T* k, T* y, const T* bias = nu
       bias_act_rows(g, bias, relu, r0, r1, y);
     }
   });
-}
-
-/// The pre-activation gradient and the bias gradient of conv_forward's
-/// epilogue: dpre = relu ? dy * (y > 0) : dy (written to dpre, which may be
-/// dy), db[o] = sum over rows of dpre[r, o] (when db). Rows are summed in
-/// fixed chunks, then the chunks in order: the same bits for any thread count.
-template <class T>
-void bias_act_backward(const Geo& g, const T* dy, const T* y, bool relu, T* dpre, T* db) {
-  const i64 M = g.N * g.OH * g.OW, O = g.O;
-  const i64 chunk = kFilterChunkRows;
-  const i64 chunks = (M + chunk - 1) / chunk;
-  std::vector<T> partial(db ? static_cast<std::size_t>(chunks * O) : 0);
-  detail::parallel_for(chunks, 1, [&](i64 cb, i64 ce) {
-    for (i64 c = cb; c < ce; ++c) {
-      T* acc = db ? partial.data() + c * O : nullptr;
-      if (acc) std::fill(acc, acc + O, T(0));
-      for (i64 r = c * chunk, re = std::min(M, r + chunk); r < re; ++r) {
-        const T* gr = dy + r * O;
-        T* dr = dpre + r * O;
-        if (relu) {
-          const T* yr = y + r * O;
-          for (i64 o = 0; o < O; ++o) dr[o] = yr[o] > T(0) ? gr[o] : T(0);
-        } else if (dr != gr) {
-          for (i64 o = 0; o < O; ++o) dr[o] = gr[o];
-        }
-        if (acc)
-          for (i64 o = 0; o < O; ++o) acc[o] += dr[o];
-      }
-    }
-  });
-  if (db) {
-    for (i64 o = 0; o < O; ++o) db[o] = T(0);
-    for (i64 c = 0; c < chunks; ++c)
-      for (i64 o = 0; o < O; ++o) db[o] += partial[static_cast<std::size_t>(c * O + o)];
-  }
 }
 
 /// dx = conv2d's input gradient for output gradient dy.
@@ -466,9 +439,45 @@ void max_pool_forward(const Geo& g, const T* x, T* y, std::int32_t* idx) {
   });
 }
 
+/// max_pool_backward for windows that do not overlap and start inside the
+/// image (strides >= pool size, no padding before; e.g. Keras's default 2x2
+/// MaxPooling2D): each input pixel belongs to at most one window, so dx is
+/// written once, as a select, instead of zeroed and then scattered into.
+template <class T>
+void max_pool_backward_disjoint(const Geo& g, const T* dy, const std::int32_t* idx, T* dx) {
+  const i64 C = g.C, img = g.H * g.W * C, oimg = g.OH * g.OW * C;
+  detail::parallel_for(g.N, pool_grain(g), [&](i64 nb, i64 ne) {
+    for (i64 n = nb; n < ne; ++n) {
+      T* dn = dx + n * img;
+      const T* gy = dy + n * oimg;
+      const std::int32_t* ix = idx + n * oimg;
+      // Pixels no window covers (right/bottom remainders, gaps between
+      // windows when strides exceed the pool size) get zero.
+      if (g.OH * g.sh != g.H || g.OW * g.sw != g.W || g.sh != g.KH || g.sw != g.KW)
+        std::memset(dn, 0, sizeof(T) * static_cast<std::size_t>(img));
+      for (i64 oh = 0; oh < g.OH; ++oh)
+        for (i64 ow = 0; ow < g.OW; ++ow) {
+          const T* gr = gy + (oh * g.OW + ow) * C;
+          const std::int32_t* ir = ix + (oh * g.OW + ow) * C;
+          const i64 he = std::min(oh * g.sh + g.KH, g.H), we = std::min(ow * g.sw + g.KW, g.W);
+          for (i64 ih = oh * g.sh; ih < he; ++ih)
+            for (i64 iw = ow * g.sw; iw < we; ++iw) {
+              const auto pos = static_cast<std::int32_t>(ih * g.W + iw);
+              T* d = dn + (ih * g.W + iw) * C;
+              for (i64 c = 0; c < C; ++c) d[c] = ir[c] == pos ? gr[c] : T(0);
+            }
+        }
+    }
+  });
+}
+
 template <class T>
 void max_pool_backward(const Geo& g, const T* dy, const std::int32_t* idx, T* dx) {
   const i64 C = g.C, img = g.H * g.W * C, oimg = g.OH * g.OW * C;
+  if (g.sh >= g.KH && g.sw >= g.KW && g.pt == 0 && g.pl == 0) {
+    max_pool_backward_disjoint(g, dy, idx, dx);
+    return;
+  }
   detail::parallel_for(g.N, pool_grain(g), [&](i64 nb, i64 ne) {
     std::memset(dx + nb * img, 0, sizeof(T) * static_cast<std::size_t>((ne - nb) * img));
     for (i64 n = nb; n < ne; ++n) {
@@ -593,17 +602,11 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& kernel, const Tensor& bias, bo
     auto backward = [g, cf, xc, kc, relu, has_bias, y_saved = relu ? y_nhwc : Tensor()](const Tensor& gy, Grads& gi,
                                                                                         const Needs& need) {
       Tensor dy = to_nhwc(gy.to(xc.dtype()), cf);
-      if (relu || (has_bias && need[2])) {
-        Tensor dpre = relu ? Tensor::empty(dy.shape(), dy.dtype()) : dy;
-        Tensor db = has_bias && need[2] ? Tensor::empty({g.O}, dy.dtype()) : Tensor();
-        dispatch_float(xc.dtype(), [&](auto t) {
-          using T = decltype(t);
-          bias_act_backward<T>(g, dy.data<T>(), relu ? y_saved.data<T>() : nullptr, relu, dpre.data<T>(),
-                               db.defined() ? db.data<T>() : nullptr);
-        });
-        dy = dpre;
-        if (db.defined()) gi[2] = db;
-      }
+      // The epilogue's gradients with the SIMD-dispatched core kernels (this
+      // file is compiled for baseline x86-64): dpre = dy * (y > 0), and the
+      // bias gradient is dpre summed over all rows (a deterministic reduction).
+      if (relu) dy = core::relu_backward(dy, y_saved);
+      if (has_bias && need[2]) gi[2] = core::sum(dy.reshape({g.N * g.OH * g.OW, g.O}), {0});
       if (need[0]) {
         Tensor dx = Tensor::empty({g.N, g.H, g.W, g.C}, xc.dtype());
         dispatch_float(xc.dtype(), [&](auto t) {
