@@ -464,7 +464,12 @@ void max_pool_backward_disjoint(const Geo& g, const T* dy, const std::int32_t* i
             for (i64 iw = ow * g.sw; iw < we; ++iw) {
               const auto pos = static_cast<std::int32_t>(ih * g.W + iw);
               T* d = dn + (ih * g.W + iw) * C;
-              for (i64 c = 0; c < C; ++c) d[c] = ir[c] == pos ? gr[c] : T(0);
+              // Unconditional load, then a select: this vectorizes (a
+              // conditional load compiles to a branch per element).
+              for (i64 c = 0; c < C; ++c) {
+                const T v = gr[c];
+                d[c] = ir[c] == pos ? v : T(0);
+              }
             }
         }
     }
