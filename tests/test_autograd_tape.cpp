@@ -150,6 +150,28 @@ TEST(SecondOrder, ExpTanhSigmoidAgainstClosedForms) {
   EXPECT_NEAR(second([](const Tensor& a) { return sigmoid(a); }), s * (1 - s) * (1 - 2 * s), 1e-12);
   EXPECT_NEAR(second([](const Tensor& a) { return log(a); }), -1 / (v * v), 1e-9);
   EXPECT_NEAR(second([](const Tensor& a) { return mean(softplus(a)); }), s * (1 - s), 1e-12);
+  // GELU, exact: (x Phi)'' = 2 phi - x^2 phi; tanh form: d/dx of
+  // 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) u' with u = k (x + c x^3).
+  const double phi = std::exp(-v * v / 2) / std::sqrt(2 * M_PI);
+  EXPECT_NEAR(second([](const Tensor& a) { return gelu(a, false); }), 2 * phi - v * v * phi, 1e-12);
+  const double k = std::sqrt(2 / M_PI), c = 0.044715, u = k * (v + c * v * v * v), du = k * (1 + 3 * c * v * v),
+               d2u = 6 * k * c * v, th = std::tanh(u), sech2 = 1 - th * th;
+  const double gelu_tanh_2nd = sech2 * du + v * sech2 * (-th * du * du + 0.5 * d2u);
+  EXPECT_NEAR(second([](const Tensor& a) { return gelu(a, true); }), gelu_tanh_2nd, 1e-12);
+  // Away from 0 and at 0 (where the exact form's Phi comes from a special case).
+  for (double at : {-2.5, 0.0, 1.7}) {
+    Tensor z = d({at});
+    GradientTape outer;
+    outer.watch(z);
+    Tensor g;
+    {
+      GradientTape inner;
+      inner.watch(z);
+      g = inner.gradient(sum(gelu(z, false)), {z})[0];
+    }
+    const double p = std::exp(-at * at / 2) / std::sqrt(2 * M_PI);
+    EXPECT_NEAR(outer.gradient(sum(g), {z})[0].item<double>(), 2 * p - at * at * p, 1e-12) << at;
+  }
 }
 
 TEST(SecondOrder, QuadraticFormThroughMatmul) {

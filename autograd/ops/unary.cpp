@@ -110,6 +110,27 @@ Tensor elu(const Tensor& x, double alpha) {
   return y;
 }
 
+namespace {
+
+/// The standard normal density phi(x) = exp(-x^2 / 2) / sqrt(2 pi), from
+/// differentiable ops.
+Tensor standard_normal_pdf(const Tensor& x) {
+  const double inv_sqrt_2pi = 0.3989422804014327;
+  return mul(exp(mul(square(x), -0.5)), inv_sqrt_2pi);
+}
+
+/// The standard normal CDF Phi(x), differentiable (Phi' = phi) so that the
+/// exact GELU's derivative Phi(x) + x phi(x) has correct higher derivatives.
+/// Forward: gelu(x) / x from the core kernel (there is no erf op), 0.5 at 0.
+Tensor standard_normal_cdf(const Tensor& x) {
+  const Tensor zero = zeros({}, x.dtype());
+  Tensor y = core::where(core::equal(x, zero), full({}, 0.5, x.dtype()), core::div(core::gelu(x, false), x));
+  detail::record_unary(x, y, [x](const Tensor& g, Grads& gi, const Needs&) { gi[0] = mul(g, standard_normal_pdf(x)); });
+  return y;
+}
+
+}  // namespace
+
 Tensor gelu(const Tensor& x, bool approximate) {
   Tensor y = core::gelu(x, approximate);
   detail::record_unary(x, y, [x, approximate](const Tensor& g, Grads& gi, const Needs&) {
@@ -123,13 +144,8 @@ Tensor gelu(const Tensor& x, bool approximate) {
       Tensor right = mul(mul(x, (1.0 - square(t))), mul(add(mul(x2, 3 * c), 1.0), 0.5 * k));
       d = add(left, right);
     } else {
-      // d = Phi(x) + x phi(x). Phi(x) = gelu(x) / x (0.5 at x = 0) comes from the
-      // raw kernel, so second derivatives through this branch miss Phi' = phi.
-      const double inv_sqrt_2pi = 0.3989422804014327;
-      Tensor phi = mul(exp(mul(square(x), -0.5)), inv_sqrt_2pi);
-      Tensor cdf = core::where(core::equal(x, zeros({}, x.dtype())), full({}, 0.5, x.dtype()),
-                               core::div(core::gelu(x, false), x));
-      d = add(cdf, mul(x, phi));
+      // d = Phi(x) + x phi(x), both differentiable: d' = 2 phi(x) - x^2 phi(x).
+      d = add(standard_normal_cdf(x), mul(x, standard_normal_pdf(x)));
     }
     gi[0] = mul(g, d);
   });
