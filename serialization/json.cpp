@@ -7,8 +7,9 @@
 #include <string_view>
 #include <vector>
 
-// cereal's JSON archive header configures RapidJSON (assertions throw, NaN and
-// infinities allowed, full-precision parsing) and includes it.
+// cereal's JSON archive header configures RapidJSON (assertions throw) and
+// includes it. Reading goes through rapidjson's SAX Reader with numbers
+// handed over as text (see ConfigBuilder); writing uses its Writer.
 #include <cereal/archives/json.hpp>
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
