@@ -38,6 +38,9 @@ const std::vector<std::pair<Shape, Shape>>& shape_pairs() {
       {{}, {7, 5}},          {{1}, {100003}},       {{128, 10}, {10}},    {{10}, {128, 10}},
       {{33, 17}, {33, 1}},   {{4, 1, 5}, {3, 1}},   {{2, 3, 4, 5}, {3, 1, 5}}, {{1, 6}, {5, 1}},
       {{300, 257}, {257}},   {{5, 0, 3}, {1, 3}},
+      // Per-channel values over NHWC (the row-vector fast path), on either
+      // side, and trailing blocks of more than one axis.
+      {{2, 5, 7, 3}, {1, 1, 1, 3}}, {{1, 1, 3}, {4, 5, 3}}, {{6, 4, 5}, {4, 5}}, {{64, 129}, {1, 129}},
   };
   return v;
 }
@@ -109,6 +112,14 @@ TEST_P(BinaryTest, LargeOutputsMatchReference) {
     EXPECT_EQ(base.to_vector<double>()[0], 7.0);
   });
   testing::expect_thread_invariant([&] { return core::add(a, b); });
+  // Row-vector broadcasting split over threads: (rows, 96) * (96,).
+  const std::int64_t rows = 20'011;
+  Tensor m = uniform({rows, 96}, -5, 5, 10, dt), v = uniform({96}, -5, 5, 11, dt);
+  const auto mv = m.to_vector<double>(), vv = v.to_vector<double>();
+  std::vector<double> prod_ref(mv.size());
+  for (std::size_t i = 0; i < mv.size(); ++i) prod_ref[i] = mv[i] * vv[i % 96];
+  testing::for_each_isa([&] { expect_close(core::mul(m, v), prod_ref, tol, 0); });
+  testing::expect_thread_invariant([&] { return core::sub(v, m); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Floats, BinaryTest, ::testing::Values(DType::float32, DType::float64),

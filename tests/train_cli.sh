@@ -20,7 +20,7 @@ expect "--dropout expects a rate in [0, 1), got '1.5'" --dropout 1.5
 expect "--dropout expects a rate in [0, 1), got 'x'" --dropout x
 expect "--learning-rate expects a number in (0, 10), got '-1'" --learning-rate -1
 expect "--epochs expects an integer" --epochs 0
-expect "unknown --model 'rnn'; available: mlp, cnn" --model rnn
+expect "unknown --model 'rnn'; available: mlp, cnn, cnn_bn" --model rnn
 expect "unknown option --nope" --nope 1
 expect "missing value for --seed" --seed
 expect "data directory '/nonexistent' does not exist" --data /nonexistent

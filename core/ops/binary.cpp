@@ -52,10 +52,12 @@ T int_apply(BinaryOp op, T a, T b) {
   }
 }
 
+/// o = a op b over n elements with strides so, sa, sb (0: a broadcast value).
+/// `k` is the current ISA's table, fetched once by the caller rather than
+/// per run (broadcast loops call this once per short run).
 template <class T>
-void float_run(BinaryOp op, T* o, const T* a, const T* b, std::int64_t n, std::int64_t so, std::int64_t sa,
-               std::int64_t sb) {
-  const auto& k = detail::kernels_for<T>();
+void float_run(const detail::FloatKernels<T>& k, BinaryOp op, T* o, const T* a, const T* b, std::int64_t n,
+               std::int64_t so, std::int64_t sa, std::int64_t sb) {
   const int i = static_cast<int>(op);
   if (so == 1) {
     if (sa == 1 && sb == 1) return k.binary[i](a, b, o, n);
@@ -74,6 +76,21 @@ void float_run(BinaryOp op, T* o, const T* a, const T* b, std::int64_t n, std::i
     k.binary[i](ba, bb, bo, m);
     for (std::int64_t j = 0; j < m; ++j) o[(s + j) * so] = bo[j];
   }
+}
+
+/// If `shape` without its leading 1s equals the last axes of `out` (and has
+/// at least one axis), the number of elements of those axes; else 0.
+std::int64_t trailing_extent(const Shape& shape, const Shape& out) {
+  int first = 0;
+  while (first < shape.ndim() && shape[first] == 1) ++first;
+  const int k = shape.ndim() - first;
+  if (k == 0 || k > out.ndim()) return 0;
+  std::int64_t n = 1;
+  for (int i = 0; i < k; ++i) {
+    if (shape[first + i] != out[out.ndim() - k + i]) return 0;
+    n *= shape[first + i];
+  }
+  return n;
 }
 
 void check_dtypes(const Tensor& a, const Tensor& b, BinaryOp op) {
@@ -100,9 +117,33 @@ void binary_into(const Tensor& a_in, const Tensor& b_in, Tensor& out, BinaryOp o
           const T* pa = static_cast<const T*>(a_in.raw_data());
           const T* pb = static_cast<const T*>(b_in.raw_data());
           T* po = static_cast<T*>(out.raw_data());
+          const auto& k = detail::kernels_for<T>();
           detail::parallel_for(n, grain, [&](std::int64_t s, std::int64_t e) {
-            float_run<T>(op, po + s, a_full ? pa + s : pa, b_full ? pb + s : pb, e - s, 1, a_full ? 1 : 0,
+            float_run<T>(k, op, po + s, a_full ? pa + s : pa, b_full ? pb + s : pb, e - s, 1, a_full ? 1 : 0,
                          b_full ? 1 : 0);
+          });
+        }
+      });
+      return;
+    }
+    // Row-vector broadcasting (a bias or a per-channel value over the last
+    // axes): one operand has the output's shape, the other the output's
+    // trailing extents. Rows of `inner` elements straight to the kernel.
+    const std::int64_t a_inner = a_full ? 0 : trailing_extent(a_in.shape(), out.shape());
+    const std::int64_t b_inner = b_full ? 0 : trailing_extent(b_in.shape(), out.shape());
+    const std::int64_t inner = a_full ? b_inner : b_full ? a_inner : 0;
+    if (inner > 1) {
+      visit_dtype(out.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_floating_point_v<T>) {
+          const T* pa = static_cast<const T*>(a_in.raw_data());
+          const T* pb = static_cast<const T*>(b_in.raw_data());
+          T* po = static_cast<T*>(out.raw_data());
+          const auto kernel = detail::kernels_for<T>().binary[static_cast<int>(op)];
+          const std::int64_t rows = n / inner;
+          detail::parallel_for(rows, std::max<std::int64_t>(1, grain / inner), [&](std::int64_t r0, std::int64_t r1) {
+            for (std::int64_t r = r0; r < r1; ++r)
+              kernel(a_full ? pa + r * inner : pa, b_full ? pb + r * inner : pb, po + r * inner, inner);
           });
         }
       });
@@ -112,11 +153,13 @@ void binary_into(const Tensor& a_in, const Tensor& b_in, Tensor& out, BinaryOp o
   Tensor a = a_in.broadcast_to(out.shape()), b = b_in.broadcast_to(out.shape());
   visit_dtype(out.dtype(), [&](auto zero) {
     using T = decltype(zero);
+    const detail::FloatKernels<T>* k = nullptr;
+    if constexpr (std::is_floating_point_v<T>) k = &detail::kernels_for<T>();
     detail::for_each_binary_run<T, T, T>(
         out, a, b, grain,
-        [op](T* o, const T* pa, const T* pb, std::int64_t m, std::int64_t so, std::int64_t sa, std::int64_t sb) {
+        [op, k](T* o, const T* pa, const T* pb, std::int64_t m, std::int64_t so, std::int64_t sa, std::int64_t sb) {
           if constexpr (std::is_floating_point_v<T>) {
-            float_run<T>(op, o, pa, pb, m, so, sa, sb);
+            float_run<T>(*k, op, o, pa, pb, m, so, sa, sb);
           } else {
             for (std::int64_t j = 0; j < m; ++j) o[j * so] = int_apply<T>(op, pa[j * sa], pb[j * sb]);
           }
