@@ -104,6 +104,9 @@ std::vector<LayerCase> cases() {
       {"BatchNormalization",
        [](LayerOptions o) { return std::make_shared<BatchNormalization>(BatchNormalizationOptions{}, o); }, {6, 3}, {6, 3},
        2, 2},
+      {"BatchNormalization4D",
+       [](LayerOptions o) { return std::make_shared<BatchNormalization>(BatchNormalizationOptions{}, o); },
+       {2, 3, 4, 5}, {2, 3, 4, 5}, 2, 2},
       {"LayerNormalization",
        [](LayerOptions o) { return std::make_shared<LayerNormalization>(LayerNormalizationOptions{}, o); }, {3, 5},
        {3, 5}, 2},
@@ -137,6 +140,30 @@ TEST(LayerTest, EveryRegisteredLayerHasACase) {
   for (const auto& name : {"Dense", "Activation", "Flatten", "Reshape", "Dropout", "BatchNormalization",
                            "LayerNormalization", "Embedding", "ActivityRegularization", "Rescaling", "Sequential"})
     EXPECT_TRUE(covered.count(name)) << name;
+}
+
+TEST(LayerTest, BatchNormalizationOverChannelsMatchesTheFormula) {
+  using namespace layers;
+  // NHWC with per-channel offsets far from zero: training output against
+  // (x - mean) / sqrt(var + eps) * gamma + beta in float64.
+  BatchNormalization bn(BatchNormalizationOptions{.epsilon = 1e-3}, f64());
+  Tensor x = core::add(uniform({3, 4, 5, 2}, -1, 1, 21, DType::float64), Tensor::from({100.0, -3.0}));
+  bn(x);  // build
+  bn.weights()[0].assign(Tensor::from({1.5, -0.5}));  // gamma
+  bn.weights()[1].assign(Tensor::from({0.25, 2.0}));  // beta
+  const Tensor y = bn(x, /*training=*/true);
+  const auto xv = x.to_vector<double>(), yv = y.to_vector<double>();
+  const double gamma[2] = {1.5, -0.5}, beta[2] = {0.25, 2.0};
+  for (int c = 0; c < 2; ++c) {
+    double m = 0, v = 0;
+    const int n = 3 * 4 * 5;
+    for (int i = 0; i < n; ++i) m += xv[i * 2 + c];
+    m /= n;
+    for (int i = 0; i < n; ++i) v += (xv[i * 2 + c] - m) * (xv[i * 2 + c] - m);
+    v /= n;
+    for (int i = 0; i < n; ++i)
+      EXPECT_NEAR(yv[i * 2 + c], (xv[i * 2 + c] - m) / std::sqrt(v + 1e-3) * gamma[c] + beta[c], 1e-11) << c;
+  }
 }
 
 TEST(LayerTest, RescalingLikeKeras) {
