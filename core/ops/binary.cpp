@@ -106,11 +106,19 @@ void binary_into(const Tensor& a_in, const Tensor& b_in, Tensor& out, BinaryOp o
   const std::int64_t n = out.numel();
   if (n == 0) return;
   const std::int64_t grain = op == BinaryOp::pow ? detail::kGrainTranscendental : detail::kGrainCheap;
-  // Fast path: everything contiguous and the same shape, or a scalar operand.
+  // Fast paths when everything is contiguous: the same shape or a scalar
+  // operand (one run), or row-vector broadcasting (a bias or a per-channel
+  // value over the last axes: one operand has the output's shape, the other
+  // its trailing extents; rows of `inner` elements straight to the kernel).
   if (is_floating(out.dtype()) && out.is_contiguous() && a_in.is_contiguous() && b_in.is_contiguous()) {
     const bool a_full = a_in.shape() == out.shape(), b_full = b_in.shape() == out.shape();
     const bool a_scalar = a_in.numel() == 1, b_scalar = b_in.numel() == 1;
-    if ((a_full || a_scalar) && (b_full || b_scalar) && (a_full || b_full)) {
+    const bool one_run = (a_full || a_scalar) && (b_full || b_scalar) && (a_full || b_full);
+    const std::int64_t inner = one_run  ? 0
+                               : a_full ? trailing_extent(b_in.shape(), out.shape())
+                               : b_full ? trailing_extent(a_in.shape(), out.shape())
+                                        : 0;
+    if (one_run || inner > 1) {
       visit_dtype(out.dtype(), [&](auto zero) {
         using T = decltype(zero);
         if constexpr (std::is_floating_point_v<T>) {
@@ -118,30 +126,15 @@ void binary_into(const Tensor& a_in, const Tensor& b_in, Tensor& out, BinaryOp o
           const T* pb = static_cast<const T*>(b_in.raw_data());
           T* po = static_cast<T*>(out.raw_data());
           const auto& k = detail::kernels_for<T>();
-          detail::parallel_for(n, grain, [&](std::int64_t s, std::int64_t e) {
-            float_run<T>(k, op, po + s, a_full ? pa + s : pa, b_full ? pb + s : pb, e - s, 1, a_full ? 1 : 0,
-                         b_full ? 1 : 0);
-          });
-        }
-      });
-      return;
-    }
-    // Row-vector broadcasting (a bias or a per-channel value over the last
-    // axes): one operand has the output's shape, the other the output's
-    // trailing extents. Rows of `inner` elements straight to the kernel.
-    const std::int64_t a_inner = a_full ? 0 : trailing_extent(a_in.shape(), out.shape());
-    const std::int64_t b_inner = b_full ? 0 : trailing_extent(b_in.shape(), out.shape());
-    const std::int64_t inner = a_full ? b_inner : b_full ? a_inner : 0;
-    if (inner > 1) {
-      visit_dtype(out.dtype(), [&](auto zero) {
-        using T = decltype(zero);
-        if constexpr (std::is_floating_point_v<T>) {
-          const T* pa = static_cast<const T*>(a_in.raw_data());
-          const T* pb = static_cast<const T*>(b_in.raw_data());
-          T* po = static_cast<T*>(out.raw_data());
-          const auto kernel = detail::kernels_for<T>().binary[static_cast<int>(op)];
-          const std::int64_t rows = n / inner;
-          detail::parallel_for(rows, std::max<std::int64_t>(1, grain / inner), [&](std::int64_t r0, std::int64_t r1) {
+          if (one_run) {
+            detail::parallel_for(n, grain, [&](std::int64_t s, std::int64_t e) {
+              float_run<T>(k, op, po + s, a_full ? pa + s : pa, b_full ? pb + s : pb, e - s, 1, a_full ? 1 : 0,
+                           b_full ? 1 : 0);
+            });
+            return;
+          }
+          const auto kernel = k.binary[static_cast<int>(op)];
+          detail::parallel_for(n / inner, std::max<std::int64_t>(1, grain / inner), [&](std::int64_t r0, std::int64_t r1) {
             for (std::int64_t r = r0; r < r1; ++r)
               kernel(a_full ? pa + r * inner : pa, b_full ? pb + r * inner : pb, po + r * inner, inner);
           });
