@@ -14,6 +14,8 @@
 
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include "cnn_training.h"
 #include "compare_registry.h"
@@ -22,25 +24,28 @@
 namespace lamina::bench {
 namespace {
 
+/// Fashion-MNIST, or nothing (with a note naming the case) when the Debian
+/// dataset is not installed.
+std::optional<data::MnistData> fashion_mnist_for(const char* case_name) {
+  if (!std::filesystem::exists(std::string(mlp::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
+    note(std::string(case_name) + ": Fashion-MNIST not found in " + mlp::kFashionMnistDir +
+         " (apt install dataset-fashion-mnist)");
+    return std::nullopt;
+  }
+  return data::load_mnist(mlp::kFashionMnistDir);
+}
+
 void register_training_cases() {
   register_case("mlp/epoch", [](int) {
-    if (!std::filesystem::exists(std::string(mlp::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
-      note("mlp/epoch: Fashion-MNIST not found in " + std::string(mlp::kFashionMnistDir) +
-           " (apt install dataset-fashion-mnist)");
-      return std::numeric_limits<double>::quiet_NaN();
-    }
-    const data::MnistData m = data::load_mnist(mlp::kFashionMnistDir);
-    mlp::LaminaTrainer trainer(m);
+    const auto m = fashion_mnist_for("mlp/epoch");
+    if (!m) return std::numeric_limits<double>::quiet_NaN();
+    mlp::LaminaTrainer trainer(*m);
     return mlp::time_long_ns([&] { trainer.run_epoch(); });
   });
   register_case("cnn/epoch", [](int) {
-    if (!std::filesystem::exists(std::string(mlp::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
-      note("cnn/epoch: Fashion-MNIST not found in " + std::string(mlp::kFashionMnistDir) +
-           " (apt install dataset-fashion-mnist)");
-      return std::numeric_limits<double>::quiet_NaN();
-    }
-    const data::MnistData m = data::load_mnist(mlp::kFashionMnistDir);
-    cnn::LaminaCnnTrainer trainer(m);
+    const auto m = fashion_mnist_for("cnn/epoch");
+    if (!m) return std::numeric_limits<double>::quiet_NaN();
+    cnn::LaminaCnnTrainer trainer(*m);
     return mlp::time_long_ns([&] { trainer.run_epoch(); }, 1);
   });
 }

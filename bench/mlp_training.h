@@ -1,10 +1,7 @@
 #pragma once
 // lamina side of mlp/epoch (bench/compare) and bench_mlp_accuracy: the
-// 784-256-128-10 ReLU MLP (Flatten + 3 Dense, no Dropout) compiled with
-// Adam(1e-3) and SparseCategoricalCrossentropy(from_logits), no metrics,
-// trained with Model::fit on a Dataset of Fashion-MNIST that keeps the
-// pixels as uint8 and converts each batch to float32 in [0, 1]
-// (data::cast_x, prefetched on a TBB task) — lamina-train's data path.
+// 784-256-128-10 ReLU MLP (Flatten + 3 Dense, no Dropout), batch kBatch,
+// trained by FitEpochTrainer (fit_trainer.h).
 
 #include <cstdint>
 #include <memory>
@@ -20,6 +17,7 @@
 #include "lamina/layers/losses/losses.h"
 #include "lamina/layers/model.h"
 #include "lamina/optim/adam.h"
+#include "fit_trainer.h"
 #include "mlp_common.h"
 
 namespace lamina::bench::mlp {
@@ -32,34 +30,17 @@ inline std::shared_ptr<layers::Dense> dense(std::int64_t units, const char* acti
   return std::make_shared<layers::Dense>(o);
 }
 
-class LaminaTrainer {
+class LaminaTrainer : public FitEpochTrainer {
  public:
-  explicit LaminaTrainer(const data::MnistData& m, std::uint64_t seed = 42) {
-    lamina::set_random_seed(seed);
-    model_ = std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
-        std::make_shared<layers::Flatten>(),
-        dense(kHidden1, "relu"),
-        dense(kHidden2, "relu"),
-        dense(kClasses, "linear"),
-    });
-    model_->compile(std::make_shared<optim::Adam>(optim::AdamConfig{.learning_rate = 1e-3}),
-                    std::make_shared<losses::SparseCategoricalCrossentropy>(
-                        losses::SparseCategoricalCrossentropyConfig{.from_logits = true}));
-    train_ = data::Dataset(m.x_train, m.y_train)
-                 .shuffle(seed)
-                 .batch(kBatch)
-                 .map(data::cast_x(DType::float32, 1.0 / 255));
-  }
-
-  /// One epoch of fit (the next epoch's shuffle each call).
-  void run_epoch() {
-    FitOptions options;
-    options.epochs = epoch_ + 1;
-    options.initial_epoch = epoch_;
-    options.verbose = 0;
-    model_->fit(*train_, options);
-    ++epoch_;
-  }
+  explicit LaminaTrainer(const data::MnistData& m, std::uint64_t seed = 42)
+      : FitEpochTrainer(m, kBatch, seed, [] {
+          return std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
+              std::make_shared<layers::Flatten>(),
+              dense(kHidden1, "relu"),
+              dense(kHidden2, "relu"),
+              dense(kClasses, "linear"),
+          });
+        }) {}
 
   /// Fraction of the test set classified correctly.
   double test_accuracy(const data::MnistData& m) {
@@ -80,10 +61,6 @@ class LaminaTrainer {
     return static_cast<double>(correct) / static_cast<double>(n);
   }
 
- private:
-  std::shared_ptr<Sequential> model_;
-  std::optional<data::Dataset> train_;
-  int epoch_ = 0;
 };
 
 }  // namespace lamina::bench::mlp
