@@ -9,7 +9,16 @@
 //   --threads    thread counts to run (default 1,2); may be repeated
 //   --no-header  omit the CSV header line
 //   --list       print the matching case names and peers, run nothing
+//
+// Rounds: this VM's speed drifts by 10-30 % over seconds, so a case measured
+// once for lamina and then once for a peer can land its two halves in
+// different weather. Each case is therefore measured in LAMINA_BENCH_ROUNDS
+// (default 3) interleaved rounds (lamina, peers, lamina, peers, ...), each
+// with 1/rounds of the time budget, and each side reports the median of its
+// rounds. Cases whose first round takes more than kLongRoundSeconds (whole
+// training epochs, which time a fixed number of runs) get one round only.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -101,6 +110,23 @@ void print_context(const std::vector<int>& threads) {
                       ", peers:" + (peers.empty() ? std::string(" none") : peers) + ", loadavg " + load);
 }
 
+constexpr double kLongRoundSeconds = 5.0;
+
+int rounds_from_env() {
+  const char* env = std::getenv("LAMINA_BENCH_ROUNDS");
+  const int r = env ? std::atoi(env) : 3;
+  return r >= 1 && r <= 99 ? r : 3;
+}
+
+/// Median of the finite values (NaN when there are none).
+double median(std::vector<double> v) {
+  std::erase_if(v, [](double x) { return !std::isfinite(x); });
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /// Lets spinning worker threads of the previous library (OpenMP, OpenBLAS,
 /// TBB) go to sleep before the next measurement starts.
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
@@ -170,16 +196,32 @@ int main(int argc, char** argv) {
   print_context(threads);
   if (header) std::printf("case,threads,lamina_ns,peer,peer_ns,ratio\n");
   std::fflush(stdout);
+  const int rounds = rounds_from_env();
   for (const auto* c : selected) {
     for (int t : threads) {
       lamina::set_num_threads(t);
-      double lamina_ns = run_timed(c->lamina, t, c->name + " lamina");
+      std::vector<double> lamina_rounds;
+      std::vector<std::vector<double>> peer_rounds(c->peers.size());
+      lamina::bench::set_round_scale(1.0 / rounds);
+      for (int r = 0; r < rounds; ++r) {
+        const auto start = std::chrono::steady_clock::now();
+        lamina_rounds.push_back(run_timed(c->lamina, t, c->name + " lamina"));
+        for (std::size_t i = 0; i < c->peers.size(); ++i) {
+          settle();
+          peer_rounds[i].push_back(run_timed(c->peers[i].run, t, c->name + " " + c->peers[i].peer));
+        }
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (r == 0 && took > kLongRoundSeconds) break;
+        settle();
+      }
+      lamina::bench::set_round_scale(1.0);
+      const double lamina_ns = median(lamina_rounds);
       if (c->peers.empty()) {
         std::printf("%s,%d,%s,none,,\n", c->name.c_str(), t, fmt(lamina_ns, "%.1f").c_str());
       }
-      for (const auto& p : c->peers) {
-        settle();
-        double peer_ns = run_timed(p.run, t, c->name + " " + p.peer);
+      for (std::size_t i = 0; i < c->peers.size(); ++i) {
+        const auto& p = c->peers[i];
+        const double peer_ns = median(peer_rounds[i]);
         std::printf("%s,%d,%s,%s,%s,%s\n", c->name.c_str(), t, fmt(lamina_ns, "%.1f").c_str(),
                     p.peer.c_str(), fmt(peer_ns, "%.1f").c_str(),
                     fmt(lamina_ns / peer_ns, "%.3f").c_str());

@@ -45,7 +45,11 @@ double time_scale() {
   return scale;
 }
 
+double g_round_scale = 1.0;
+
 }  // namespace
+
+void set_round_scale(double scale) { g_round_scale = scale > 0 ? scale : 1.0; }
 
 void register_case(const std::string& name, TimedFn lamina) {
   find_or_add(name).lamina = std::move(lamina);
@@ -60,7 +64,7 @@ void register_peer(const std::string& name, const std::string& peer, TimedFn run
 // the per-call times of the batches, which ignores the odd batch disturbed
 // by the rest of the machine.
 double time_ns(const std::function<void()>& fn, double min_seconds) {
-  min_seconds *= time_scale();
+  min_seconds *= time_scale() * g_round_scale;
   const double batch_target = std::max(min_seconds / 15.0, 1e-3);
   constexpr int kMinBatches = 7;
   constexpr int kMaxBatches = 200;

@@ -31,8 +31,13 @@ void register_case(const std::string& name, TimedFn lamina);
 void register_peer(const std::string& name, const std::string& peer, TimedFn run);
 
 /// Median nanoseconds per call of `fn` over repeated batches lasting about
-/// `min_seconds` in total, after a warm-up call.
+/// `min_seconds` (times the time scale and the round scale) in total, after
+/// a warm-up call.
 double time_ns(const std::function<void()>& fn, double min_seconds = 0.3);
+
+/// Scales time_ns's budget while lamina_compare splits a case into several
+/// interleaved rounds (1 / rounds), so a case takes about as long as with one.
+void set_round_scale(double scale);
 
 /// Static registration helper: `static Registrar r([] { register_case(...); });`
 struct Registrar {

@@ -21,20 +21,22 @@ constexpr std::size_t kMaxCachedPerClass = std::size_t{1} << 31;
 
 // Size classes: multiples of 64 up to 256, then four classes per power of two
 // (x, 1.25x, 1.5x, 1.75x), so at most 25 % of a block is wasted.
+// Shifts and masks only: the class step is a power of two, and an integer
+// division here (two per allocation and two per free) cost more than the
+// rest of the fast path.
 std::size_t size_class(std::size_t n) {
   if (n <= kMinClass) return kMinClass;
   if (n <= 256) return (n + 63) & ~std::size_t{63};
-  std::size_t pow2 = std::bit_floor(n - 1);
-  std::size_t step = pow2 / 4;
-  return (n + step - 1) / step * step;
+  const int e = std::bit_width(n - 1) - 1;         // 2^e < n <= 2^(e+1)
+  const std::size_t step_mask = (std::size_t{1} << (e - 2)) - 1;  // step = 2^e / 4
+  return (n + step_mask) & ~step_mask;
 }
 
 // Index of a class size in the free-list table: two bits of mantissa per power.
 int class_index(std::size_t cls) {
   if (cls <= 256) return static_cast<int>(cls / 64);  // 1..4
-  int e = std::bit_width(cls - 1) - 1;               // pow2 = 2^e < cls <= 2^(e+1)
-  std::size_t pow2 = std::size_t{1} << e;
-  int m = static_cast<int>((cls - pow2) / (pow2 / 4));  // 1..4
+  const int e = std::bit_width(cls - 1) - 1;         // pow2 = 2^e < cls <= 2^(e+1)
+  const int m = static_cast<int>((cls - (std::size_t{1} << e)) >> (e - 2));  // 1..4
   return 5 + (e - 8) * 4 + (m - 1);
 }
 
@@ -108,19 +110,30 @@ Counters* register_thread_counters() noexcept {
   return mine;
 }
 
-// counter += delta on the calling thread's set (or on `retired` during
-// thread exit, once the thread's set is gone).
-void bump(std::atomic<std::int64_t> Counters::*counter, std::int64_t delta) noexcept {
+// The calling thread's counters, registered on first use; nullptr during
+// thread exit (once the set is gone) or when registering ran out of memory,
+// where callers count on `retired` instead.
+inline Counters* my_counters() noexcept {
   Counters* mine = t_counters;
   if (mine == nullptr) [[unlikely]] {
     if (!t_counters_retired) mine = register_thread_counters();
-    if (mine == nullptr) {
-      (cache().retired.*counter).fetch_add(delta, std::memory_order_relaxed);
-      return;
-    }
+  }
+  return mine;
+}
+
+// counter += delta on `mine` (the calling thread's set: plain load and store)
+// or atomically on `retired` when the thread has no set.
+inline void bump(Counters* mine, std::atomic<std::int64_t> Counters::*counter, std::int64_t delta) noexcept {
+  if (mine == nullptr) [[unlikely]] {
+    (cache().retired.*counter).fetch_add(delta, std::memory_order_relaxed);
+    return;
   }
   std::atomic<std::int64_t>& a = mine->*counter;
   a.store(a.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+void bump(std::atomic<std::int64_t> Counters::*counter, std::int64_t delta) noexcept {
+  bump(my_counters(), counter, delta);
 }
 
 // A per-thread cache of a few small blocks per class in front of the locked
@@ -173,26 +186,28 @@ std::size_t allocation_size_class(std::size_t nbytes) { return size_class(nbytes
 }  // namespace detail
 
 void* cached_allocate(std::size_t nbytes) {
-  Cache& c = cache();
-  std::size_t cls = size_class(nbytes);
-  bump(&Counters::allocations, 1);
-  bump(&Counters::in_use, static_cast<std::int64_t>(cls));
+  const std::size_t cls = size_class(nbytes);
+  // One lookup of the thread's counters per call: this path is part of every
+  // op's fixed cost.
+  Counters* ctr = my_counters();
+  bump(ctr, &Counters::allocations, 1);
+  bump(ctr, &Counters::in_use, static_cast<std::int64_t>(cls));
   if (cls <= kThreadCachedMax && !t_cache.disabled) {
     const int idx = class_index(cls);
     if (t_cache.counts[idx] > 0) {
-      bump(&Counters::hits, 1);
-      bump(&Counters::cached, -static_cast<std::int64_t>(cls));
+      bump(ctr, &Counters::hits, 1);
+      bump(ctr, &Counters::cached, -static_cast<std::int64_t>(cls));
       return t_cache.blocks[idx][--t_cache.counts[idx]];
     }
   }
   if (cls <= kMaxCached) {
-    FreeList& list = c.lists[class_index(cls)];
+    FreeList& list = cache().lists[class_index(cls)];
     std::lock_guard lock(list.mutex);
     if (!list.blocks.empty()) {
       void* p = list.blocks.back();
       list.blocks.pop_back();
-      bump(&Counters::hits, 1);
-      bump(&Counters::cached, -static_cast<std::int64_t>(cls));
+      bump(ctr, &Counters::hits, 1);
+      bump(ctr, &Counters::cached, -static_cast<std::int64_t>(cls));
       return p;
     }
   }
@@ -201,15 +216,16 @@ void* cached_allocate(std::size_t nbytes) {
 
 void cached_deallocate(void* p, std::size_t nbytes) noexcept {
   if (!p) return;
-  std::size_t cls = size_class(nbytes);
-  bump(&Counters::in_use, -static_cast<std::int64_t>(cls));
+  const std::size_t cls = size_class(nbytes);
+  Counters* ctr = my_counters();
+  bump(ctr, &Counters::in_use, -static_cast<std::int64_t>(cls));
   if (cls <= kThreadCachedMax && !t_cache.disabled) {
     const int idx = class_index(cls);
     if (t_cache.counts[idx] < kThreadSlots) {
       static_cast<void>(&t_cache_cleaner);  // constructs this thread's cleaner
       t_sizes[idx] = cls;
       t_cache.blocks[idx][t_cache.counts[idx]++] = p;
-      bump(&Counters::cached, static_cast<std::int64_t>(cls));
+      bump(ctr, &Counters::cached, static_cast<std::int64_t>(cls));
       return;
     }
   }

@@ -51,7 +51,12 @@ class Shape {
   std::string str() const;
 
   friend bool operator==(const Shape& a, const Shape& b) {
-    return a.ndim_ == b.ndim_ && std::equal(a.begin(), a.end(), b.begin());
+    // A plain loop: std::equal becomes a memcmp call, a tenth of a
+    // one-element op's time.
+    if (a.ndim_ != b.ndim_) return false;
+    for (int i = 0; i < a.ndim_; ++i)
+      if (a.dims_[i] != b.dims_[i]) return false;
+    return true;
   }
 
  private:

@@ -1,5 +1,6 @@
 // The caching allocator: size classes, reuse, alignment, thread safety.
 #include <thread>
+#include <vector>
 
 #include "test_util.h"
 
@@ -13,6 +14,25 @@ TEST(Allocator, SizeClassesWasteAtMostAQuarter) {
     EXPECT_LE(c, std::max<std::size_t>(64, n + n / 4 + 64));
     EXPECT_EQ(c % 64, 0u);
   }
+}
+
+// The classes: multiples of 64 up to 256, then the sizes x, 1.25x, 1.5x and
+// 1.75x of each power of two x, each request rounded up to the next class.
+TEST(Allocator, SizeClassesMatchTheirDefinition) {
+  auto reference = [](std::size_t n) -> std::size_t {
+    if (n <= 64) return 64;
+    if (n <= 256) return (n + 63) / 64 * 64;
+    std::size_t pow2 = 256;
+    while (pow2 * 2 < n) pow2 *= 2;  // pow2 < n <= 2 * pow2
+    const std::size_t step = pow2 / 4;
+    return (n + step - 1) / step * step;
+  };
+  std::vector<std::size_t> sizes;
+  for (std::size_t n = 1; n <= 5000; ++n) sizes.push_back(n);
+  for (int e = 9; e <= 40; ++e)
+    for (std::size_t q = 0; q <= 4; ++q)
+      for (long d = -2; d <= 2; ++d) sizes.push_back((std::size_t{1} << e) + q * (std::size_t{1} << (e - 2)) + d);
+  for (std::size_t n : sizes) ASSERT_EQ(detail::allocation_size_class(n), reference(n)) << "request of " << n << " bytes";
 }
 
 TEST(Allocator, FreedBlocksAreReused) {

@@ -5,9 +5,9 @@
 // (anonymous namespace) so code built for one ISA is never merged into
 // another unit by the linker; no STL beyond <cstdint>/<limits> for that reason.
 //
-// Tails: the last partial vector is loaded through a small padded buffer and
-// computed as a full vector, so exp of 3 elements costs one vector exp, not
-// three scalar calls.
+// Tails: the last partial vector is loaded with a masked load (or through a
+// small padded buffer) and computed as a full vector, so exp of 3 elements
+// costs one vector exp, not three scalar calls.
 
 #include <cstdint>
 #include <limits>
@@ -22,20 +22,67 @@
 
 #include <xsimd/xsimd.hpp>
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "lamina/core/kernels/kernel_table.h"
 
 namespace lamina::detail {
 namespace {
 
+// The first n (0 < n < lanes) elements at p as a vector whose other lanes
+// hold `fill`; never reads past p + n. AVX2 and AVX-512 use masked loads
+// (masked-off lanes cannot fault), other ISAs a padded buffer.
 template <class B, class T>
 inline B load_partial(const T* p, std::int64_t n, T fill) {
+  [[maybe_unused]] constexpr std::size_t kBytes = B::size * sizeof(T);
+#if defined(__AVX512F__)
+  if constexpr (kBytes == 64) {
+    if constexpr (sizeof(T) == 4)
+      return B(_mm512_mask_loadu_ps(_mm512_set1_ps(fill), static_cast<__mmask16>((1u << n) - 1), p));
+    else
+      return B(_mm512_mask_loadu_pd(_mm512_set1_pd(fill), static_cast<__mmask8>((1u << n) - 1), p));
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (kBytes == 32) {
+    if constexpr (sizeof(T) == 4) {
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      return B(_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, mask), _mm256_castsi256_ps(mask)));
+    } else {
+      const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+      return B(_mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, mask), _mm256_castsi256_pd(mask)));
+    }
+  }
+#endif
   alignas(64) T buf[B::size];
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(B::size); ++i) buf[i] = i < n ? p[i] : fill;
   return B::load_aligned(buf);
 }
 
+// Stores the first n (0 < n < lanes) lanes of v at p; writes nothing past p + n.
 template <class B, class T>
 inline void store_partial(T* p, const B& v, std::int64_t n) {
+  [[maybe_unused]] constexpr std::size_t kBytes = B::size * sizeof(T);
+#if defined(__AVX512F__)
+  if constexpr (kBytes == 64) {
+    if constexpr (sizeof(T) == 4)
+      _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
+    else
+      _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1), v);
+    return;
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (kBytes == 32) {
+    if constexpr (sizeof(T) == 4)
+      _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), v);
+    else
+      _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)), v);
+    return;
+  }
+#endif
   alignas(64) T buf[B::size];
   v.store_aligned(buf);
   for (std::int64_t i = 0; i < n; ++i) p[i] = buf[i];

@@ -15,6 +15,7 @@ namespace lamina::core {
 using detail::BinaryOp;
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  if (a == b) return a;  // the common case, and part of every binary op's fixed cost
   const int n = std::max(a.ndim(), b.ndim());
   Shape out;
   out.resize(n);
