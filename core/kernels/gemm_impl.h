@@ -201,17 +201,27 @@ template <class T, class Arch, int NR>
 void pack_b(i64 k, i64 n, const T* b, i64 rs, i64 cs, T* dst) {
   using V = Vec<T, Arch>;
   constexpr int W = static_cast<int>(V::size);
-  for (i64 j0 = 0; j0 < n; j0 += NR, dst += k * NR) {
+  i64 j_first = 0;
+  if (cs == 1) {
+    // Full panels in row order: each row of B is read once, front to back
+    // (the hardware prefetchers follow it), and lands as whole NR-element
+    // rows in the panels. Panel by panel, B would be read in columns of NR
+    // with a stride of a whole row per element row.
+    const i64 full = n / NR * NR;
+    for (i64 p = 0; p < k; ++p) {
+      const T* row = b + p * rs;
+      T* d = dst + p * NR;
+      for (i64 j0 = 0; j0 < full; j0 += NR, d += k * NR) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NR / W; ++v) V::load_unaligned(row + j0 + v * W).store_aligned(d + v * W);
+      }
+    }
+    j_first = full;
+    dst += (full / NR) * k * NR;
+  }
+  for (i64 j0 = j_first; j0 < n; j0 += NR, dst += k * NR) {
     const int nn = static_cast<int>(n - j0 < NR ? n - j0 : NR);
     const T* bp = b + j0 * cs;
-    if (cs == 1 && nn == NR) {
-      for (i64 p = 0; p < k; ++p) {
-#pragma GCC unroll 8
-        for (int v = 0; v < NR / W; ++v)
-          V::load_unaligned(bp + p * rs + v * W).store_aligned(dst + p * NR + v * W);
-      }
-      continue;
-    }
     i64 p0 = 0;
 #if defined(__AVX__) || defined(__SSE2__)
     constexpr int L = kTransposeL<T>;
