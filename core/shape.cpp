@@ -34,12 +34,6 @@ void Shape::resize(int n, std::int64_t fill) {
   ndim_ = n;
 }
 
-std::int64_t Shape::numel() const {
-  std::int64_t n = 1;
-  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
-  return n;
-}
-
 std::string Shape::str() const {
   std::ostringstream os;
   os << *this;

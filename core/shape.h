@@ -45,7 +45,11 @@ class Shape {
   void resize(int n, std::int64_t fill = 0);
 
   /// Product of the extents (1 for a scalar shape).
-  std::int64_t numel() const;
+  std::int64_t numel() const {
+    std::int64_t n = 1;
+    for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+    return n;
+  }
   std::vector<std::int64_t> to_vector() const { return {begin(), end()}; }
   /// "(3, 4)", "(5,)", "()" like Python tuples.
   std::string str() const;

@@ -60,7 +60,8 @@ Storage* Storage::create(std::size_t nbytes) {
 }
 
 void Storage::release() {
-  if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  // As in TensorImpl::release: the last owner needs no read-modify-write.
+  if (refs.load(std::memory_order_acquire) == 1 || refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::size_t n = nbytes;
     this->~Storage();
     cached_deallocate(this, n + kHeader);

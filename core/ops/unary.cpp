@@ -82,8 +82,11 @@ void check_dtype(const Tensor& x, UnaryOp op, const char* name) {
 
 Tensor unary(const Tensor& x, UnaryOp op, const char* name, double p0 = 0, double p1 = 0) {
   check_dtype(x, op, name);
-  Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype());
+  // x itself when contiguous: contiguous() would return a new handle, two
+  // atomic reference-count updates for nothing.
+  const Tensor copy = x.is_contiguous() ? Tensor() : x.clone();
+  const Tensor& xc = copy.defined() ? copy : x;
   if (is_floating(x.dtype())) run_float(xc, out, op, p0, p1);
   else run_int(xc, out, op, p0, p1);
   return out;
