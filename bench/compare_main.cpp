@@ -94,6 +94,9 @@ void print_context(const std::vector<int>& threads) {
 #ifdef LAMINA_HAVE_DNNL
   peers += " onednn";
 #endif
+#ifdef LAMINA_HAVE_RAW_LOOP
+  peers += " raw_loop";
+#endif
   std::string load = "?";
   if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
     char buf[128] = {};

@@ -57,9 +57,8 @@ struct TensorImpl {
     // A count of 1 seen by its holder cannot change under it (nobody else has
     // a reference to copy), so the last owner frees without a locked
     // read-modify-write; the acquire load orders the free after every other
-    // owner's earlier release. Most tensors die with one owner, and the two
-    // locked instructions (tensor and storage) were a sixth of a one-element
-    // op.
+    // owner's earlier release. Most tensors die with one owner, which saves
+    // two locked instructions (tensor and storage) per op.
     if (refs.load(std::memory_order_acquire) == 1 || refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
   std::byte* data() const {

@@ -1,0 +1,107 @@
+// "raw_loop" rows for the memory-bound cases of bench/compare: hand-written
+// AVX2 loops that move exactly the bytes the case moves (sum/1e7 reads 40 MB;
+// relu/1e7 reads 40 MB and writes 40 MB; add/1e7 reads 80 MB and writes
+// 40 MB; stores bypass the cache like lamina's), into buffers allocated once.
+// They are not a library to beat but this machine's memory bandwidth measured
+// in the same run, so a row's ratio says how far lamina is from what the
+// hardware gives one (or two) cores at that moment. At 2 threads the loop is
+// split in two halves on two std::threads created per call (about 1 % of a
+// call). Rows are empty on a CPU without AVX2.
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+#include <thread>
+
+#include "../compare_registry.h"
+
+namespace lamina::bench {
+namespace {
+
+constexpr std::int64_t kN = 10'000'000;
+volatile float g_sink = 0;
+
+struct AlignedFree {
+  void operator()(float* p) const { ::operator delete(p, std::align_val_t{64}); }
+};
+using Buffer = std::unique_ptr<float, AlignedFree>;
+
+Buffer filled(std::int64_t n, float value) {
+  Buffer b(static_cast<float*>(::operator new(static_cast<std::size_t>(n) * sizeof(float), std::align_val_t{64})));
+  for (std::int64_t i = 0; i < n; ++i) b.get()[i] = value + static_cast<float>(i % 7);
+  return b;
+}
+
+__attribute__((target("avx2"))) float read_sum(const float* x, std::int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  std::int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_add_ps(s0, _mm256_load_ps(x + i));
+    s1 = _mm256_add_ps(s1, _mm256_load_ps(x + i + 8));
+    s2 = _mm256_add_ps(s2, _mm256_load_ps(x + i + 16));
+    s3 = _mm256_add_ps(s3, _mm256_load_ps(x + i + 24));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  float s = 0;
+  for (float v : lanes) s += v;
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+// n a multiple of 8, pointers 32-byte aligned (the callers split at multiples of 8).
+__attribute__((target("avx2"))) void relu_stream(const float* x, float* y, std::int64_t n) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (std::int64_t i = 0; i < n; i += 8) _mm256_stream_ps(y + i, _mm256_max_ps(_mm256_load_ps(x + i), zero));
+  _mm_sfence();
+}
+
+__attribute__((target("avx2"))) void add_stream(const float* a, const float* b, float* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; i += 8)
+    _mm256_stream_ps(y + i, _mm256_add_ps(_mm256_load_ps(a + i), _mm256_load_ps(b + i)));
+  _mm_sfence();
+}
+
+/// Runs body(begin, end) over [0, kN) on `threads` threads (1 or 2).
+template <class F>
+void split(int threads, F body) {
+  if (threads < 2) {
+    body(std::int64_t{0}, kN);
+    return;
+  }
+  const std::int64_t half = kN / 2 / 8 * 8;
+  std::thread other([&] { body(half, kN); });
+  body(0, half);
+  other.join();
+}
+
+void register_raw_loops() {
+  if (!__builtin_cpu_supports("avx2")) return;
+  register_peer("relu/1e7", "raw_loop", [](int threads) {
+    Buffer x = filled(kN, -3), y = filled(kN, 0);
+    return time_ns([&] { split(threads, [&](std::int64_t b, std::int64_t e) { relu_stream(x.get() + b, y.get() + b, e - b); }); });
+  });
+  register_peer("add/1e7", "raw_loop", [](int threads) {
+    Buffer a = filled(kN, 1), b = filled(kN, 2), y = filled(kN, 0);
+    return time_ns([&] {
+      split(threads, [&](std::int64_t s, std::int64_t e) { add_stream(a.get() + s, b.get() + s, y.get() + s, e - s); });
+    });
+  });
+  register_peer("sum/1e7", "raw_loop", [](int threads) {
+    Buffer x = filled(kN, 1);
+    return time_ns([&] {
+      float part[2] = {0, 0};
+      split(threads, [&](std::int64_t b, std::int64_t e) { part[b == 0 ? 0 : 1] = read_sum(x.get() + b, e - b); });
+      g_sink = part[0] + part[1];
+    });
+  });
+}
+
+const Registrar registrar(register_raw_loops);
+
+}  // namespace
+}  // namespace lamina::bench
