@@ -6,7 +6,12 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <string_view>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace lamina {
 
@@ -173,7 +178,36 @@ struct ThreadCacheCleaner {
 };
 thread_local ThreadCacheCleaner t_cache_cleaner;
 
+// Blocks of at least kHugeMin bytes start on a 2 MiB boundary and ask the
+// kernel for transparent huge pages. Debian's default THP mode ("madvise")
+// gives them only to memory that asks, and with 4 KiB pages a pass over a
+// large tensor takes a TLB miss every 4 KiB. Measured on this project's
+// 2-core VM, one thread over 40 MB: a read-only sum went from 11 to 15 GB/s
+// and relu with streaming stores from 18 to 22 GB/s. LAMINA_HUGE_PAGES=0
+// switches this off (the blocks stay 64-byte aligned, as everywhere else).
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kHugeMin = 2 * kHugePage;
+
+bool huge_pages_wanted() {
+  static const bool wanted = [] {
+    const char* v = std::getenv("LAMINA_HUGE_PAGES");
+    return v == nullptr || std::string_view(v) != "0";
+  }();
+  return wanted;
+}
+
 void* system_allocate(std::size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+  if (bytes >= kHugeMin && huge_pages_wanted()) {
+    void* p = nullptr;
+    if (posix_memalign(&p, kHugePage, bytes) != 0) throw std::bad_alloc();
+    // Whole huge pages only: advising a partial one at the end would let the
+    // kernel commit 2 MiB for the few bytes past the last full page. The
+    // advice is a hint; if it fails the block simply keeps small pages.
+    static_cast<void>(madvise(p, bytes & ~(kHugePage - 1), MADV_HUGEPAGE));
+    return p;
+  }
+#endif
   void* p = std::aligned_alloc(kAlignment, bytes);
   if (!p) throw std::bad_alloc();
   return p;

@@ -3,6 +3,8 @@
 /// grouped in size classes (four per power of two); a freed block goes to its
 /// class's free list and is reused for the next request of that class, so
 /// producing an output of a size seen before never reaches the OS.
+/// Blocks of 4 MiB and more start on a 2 MiB boundary and are advised to use
+/// transparent huge pages (Linux; `LAMINA_HUGE_PAGES=0` switches that off).
 /// Thread-safe.
 
 #include <cstddef>

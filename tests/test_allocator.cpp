@@ -1,4 +1,8 @@
 // The caching allocator: size classes, reuse, alignment, thread safety.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -45,6 +49,47 @@ TEST(Allocator, FreedBlocksAreReused) {
   EXPECT_EQ(q, p);
   EXPECT_EQ(after.cache_hits, before.cache_hits + 1);
   cached_deallocate(q, 39'999'000);
+}
+
+// The "THPeligible:" value of the /proc/self/smaps mapping that holds `p`
+// (-1: no such mapping, or a kernel that does not report it).
+int thp_eligible(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto addr = reinterpret_cast<std::uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    std::uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= addr && addr < hi;
+    } else if (inside && line.rfind("THPeligible:", 0) == 0) {
+      return std::atoi(line.c_str() + 12);
+    }
+  }
+  return -1;
+}
+
+// Large blocks start on a 2 MiB boundary and are advised to use transparent
+// huge pages, so long passes over them do not miss the TLB every 4 KiB.
+TEST(Allocator, LargeBlocksAreHugePageAligned) {
+  if (const char* v = std::getenv("LAMINA_HUGE_PAGES"); v && std::string(v) == "0")
+    GTEST_SKIP() << "LAMINA_HUGE_PAGES=0";
+  const std::size_t n = 24'000'000;  // a fresh size class: the block comes from the system
+  void* p = cached_allocate(n);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % (std::size_t{2} << 20), 0u);
+  std::ifstream mode_file("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode;
+  std::getline(mode_file, mode);
+  if (mode.find("[always]") != std::string::npos || mode.find("[madvise]") != std::string::npos) {
+    const int eligible = thp_eligible(p);
+    if (eligible >= 0) EXPECT_EQ(eligible, 1) << "THP mode: " << mode;
+  }
+  // Small blocks keep ordinary alignment and pages.
+  void* q = cached_allocate(1000);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(q) % 64, 0u);
+  cached_deallocate(q, 1000);
+  cached_deallocate(p, n);
 }
 
 TEST(Allocator, TensorOfSeenSizeHitsCache) {

@@ -1,7 +1,8 @@
 // "raw_loop" rows for the memory-bound cases of bench/compare: hand-written
 // AVX2 loops that move exactly the bytes the case moves (sum/1e7 reads 40 MB;
 // relu/1e7 reads 40 MB and writes 40 MB; add/1e7 reads 80 MB and writes
-// 40 MB; stores bypass the cache like lamina's), into buffers allocated once.
+// 40 MB; stores bypass the cache like lamina's), into buffers allocated once
+// on transparent huge pages, as lamina's allocator places blocks this large.
 // They are not a library to beat but this machine's memory bandwidth measured
 // in the same run, so a row's ratio says how far lamina is from what the
 // hardware gives one (or two) cores at that moment. At 2 threads the loop is
@@ -9,6 +10,7 @@
 // call). Rows are empty on a CPU without AVX2.
 
 #include <immintrin.h>
+#include <sys/mman.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -25,13 +27,20 @@ namespace {
 constexpr std::int64_t kN = 10'000'000;
 volatile float g_sink = 0;
 
-struct AlignedFree {
-  void operator()(float* p) const { ::operator delete(p, std::align_val_t{64}); }
+struct Free {
+  void operator()(float* p) const { std::free(p); }
 };
-using Buffer = std::unique_ptr<float, AlignedFree>;
+using Buffer = std::unique_ptr<float, Free>;
 
+// 2 MiB-aligned and advised to use huge pages (what lamina does for blocks
+// of 4 MiB and more), so both sides of a row see the same TLB behaviour.
 Buffer filled(std::int64_t n, float value) {
-  Buffer b(static_cast<float*>(::operator new(static_cast<std::size_t>(n) * sizeof(float), std::align_val_t{64})));
+  constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(float);
+  void* p = nullptr;
+  if (posix_memalign(&p, kHugePage, bytes) != 0) throw std::bad_alloc();
+  static_cast<void>(madvise(p, bytes & ~(kHugePage - 1), MADV_HUGEPAGE));
+  Buffer b(static_cast<float*>(p));
   for (std::int64_t i = 0; i < n; ++i) b.get()[i] = value + static_cast<float>(i % 7);
   return b;
 }
