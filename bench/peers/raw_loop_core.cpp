@@ -25,6 +25,7 @@ namespace lamina::bench {
 namespace {
 
 constexpr std::int64_t kN = 10'000'000;
+static_assert(kN / 2 % 64 == 0, "the loops below need parts of whole 16-float steps");
 volatile float g_sink = 0;
 
 struct Free {
@@ -45,33 +46,55 @@ Buffer filled(std::int64_t n, float value) {
   return b;
 }
 
+// Each loop cuts its range in P equal parts walked in step, one cache line
+// of each in turn (lamina's kernels do the same): several read streams keep
+// more hardware prefetches in flight than one, and on this VM one core read
+// 40 MB ~1.3-1.5x faster that way. P = 4 for sum and relu, 2 for add (which
+// reads two inputs already). n is a multiple of 16 * P and the pointers are
+// 32-byte aligned: split() cuts kN in halves that are multiples of 64.
 __attribute__((target("avx2"))) float read_sum(const float* x, std::int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  std::int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm256_add_ps(s0, _mm256_load_ps(x + i));
-    s1 = _mm256_add_ps(s1, _mm256_load_ps(x + i + 8));
-    s2 = _mm256_add_ps(s2, _mm256_load_ps(x + i + 16));
-    s3 = _mm256_add_ps(s3, _mm256_load_ps(x + i + 24));
-  }
+  constexpr int P = 4;
+  const std::int64_t part = n / P;
+  __m256 even[P], odd[P];
+  for (int p = 0; p < P; ++p) even[p] = odd[p] = _mm256_setzero_ps();
+  for (std::int64_t i = 0; i + 16 <= part; i += 16)
+    for (int p = 0; p < P; ++p) {
+      even[p] = _mm256_add_ps(even[p], _mm256_load_ps(x + p * part + i));
+      odd[p] = _mm256_add_ps(odd[p], _mm256_load_ps(x + p * part + i + 8));
+    }
+  __m256 total = _mm256_setzero_ps();
+  for (int p = 0; p < P; ++p) total = _mm256_add_ps(total, _mm256_add_ps(even[p], odd[p]));
   alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  _mm256_store_ps(lanes, total);
   float s = 0;
   for (float v : lanes) s += v;
-  for (; i < n; ++i) s += x[i];
+  for (std::int64_t i = part / 16 * 16; i < part; ++i)
+    for (int p = 0; p < P; ++p) s += x[p * part + i];
   return s;
 }
 
-// n a multiple of 8, pointers 32-byte aligned (the callers split at multiples of 8).
 __attribute__((target("avx2"))) void relu_stream(const float* x, float* y, std::int64_t n) {
+  constexpr int P = 4;
+  const std::int64_t part = n / P;
   const __m256 zero = _mm256_setzero_ps();
-  for (std::int64_t i = 0; i < n; i += 8) _mm256_stream_ps(y + i, _mm256_max_ps(_mm256_load_ps(x + i), zero));
+  for (std::int64_t i = 0; i < part; i += 16)
+    for (int p = 0; p < P; ++p) {
+      const std::int64_t j = p * part + i;
+      _mm256_stream_ps(y + j, _mm256_max_ps(_mm256_load_ps(x + j), zero));
+      _mm256_stream_ps(y + j + 8, _mm256_max_ps(_mm256_load_ps(x + j + 8), zero));
+    }
   _mm_sfence();
 }
 
 __attribute__((target("avx2"))) void add_stream(const float* a, const float* b, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; i += 8)
-    _mm256_stream_ps(y + i, _mm256_add_ps(_mm256_load_ps(a + i), _mm256_load_ps(b + i)));
+  constexpr int P = 2;
+  const std::int64_t part = n / P;
+  for (std::int64_t i = 0; i < part; i += 16)
+    for (int p = 0; p < P; ++p) {
+      const std::int64_t j = p * part + i;
+      _mm256_stream_ps(y + j, _mm256_add_ps(_mm256_load_ps(a + j), _mm256_load_ps(b + j)));
+      _mm256_stream_ps(y + j + 8, _mm256_add_ps(_mm256_load_ps(a + j + 8), _mm256_load_ps(b + j + 8)));
+    }
   _mm_sfence();
 }
 
@@ -82,7 +105,7 @@ void split(int threads, F body) {
     body(std::int64_t{0}, kN);
     return;
   }
-  const std::int64_t half = kN / 2 / 8 * 8;
+  const std::int64_t half = kN / 2;
   std::thread other([&] { body(half, kN); });
   body(0, half);
   other.join();

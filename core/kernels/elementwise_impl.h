@@ -178,6 +178,27 @@ inline std::int64_t elements_to_aligned(const T* y) {
   return static_cast<std::int64_t>((bytes - reinterpret_cast<std::uintptr_t>(y) % bytes) % bytes / sizeof(T));
 }
 
+// The streaming body of an elementwise op: y[i, i + W) = value(i) for the
+// m vectors from y (aligned), by non-temporal stores. The range is cut in S
+// equal parts walked in step, a cache line of each in turn: S read streams
+// keep more hardware prefetches in flight than one (see reduce_blocks).
+// Measured on this project's VM over 40 MB, one thread: relu 22 -> 28 GB/s
+// with four parts; add, which reads two inputs already, 22 -> 25.5 GB/s
+// with two and no better with four.
+template <int S, class B, class T, class F>
+inline void stream_parts(T* y, std::int64_t m, F value) {
+  constexpr std::int64_t W = B::size;
+  constexpr std::int64_t L = 64 / static_cast<std::int64_t>(W * sizeof(T)) > 0 ? 64 / (W * sizeof(T)) : 1;
+  const std::int64_t part = m / (S * L) * L;  // vectors per part, whole lines
+  for (std::int64_t v = 0; v < part; v += L)
+    for (int s = 0; s < S; ++s)
+      for (std::int64_t l = 0; l < L; ++l) {
+        const std::int64_t i = (s * part + v + l) * W;
+        stream_store(y + i, value(i));
+      }
+  for (std::int64_t v = S * part; v < m; ++v) stream_store(y + v * W, value(v * W));
+}
+
 template <class Arch, class T, class Op>
 void unary_loop(const T* x, T* y, std::int64_t n, T p0, T p1) {
   using B = xsimd::batch<T, Arch>;
@@ -186,7 +207,9 @@ void unary_loop(const T* x, T* y, std::int64_t n, T p0, T p1) {
   if (n * static_cast<std::int64_t>(sizeof(T)) >= kStreamBytes) {
     const std::int64_t head = elements_to_aligned<B>(y);
     if (head > 0) store_partial(y, Op::apply(load_partial<B>(x, head, T(1)), p0, p1), head);
-    for (i = head; i + W <= n; i += W) stream_store(y + i, Op::apply(B::load_unaligned(x + i), p0, p1));
+    const std::int64_t m = (n - head) / W;
+    stream_parts<4, B>(y + head, m, [&](std::int64_t j) { return Op::apply(B::load_unaligned(x + head + j), p0, p1); });
+    i = head + m * W;
     if (i < n) store_partial(y + i, Op::apply(load_partial<B>(x + i, n - i, T(1)), p0, p1), n - i);
     _mm_sfence();  // streaming stores are weakly ordered: publish them before returning
     return;
@@ -235,7 +258,11 @@ void binary_vv(const T* a, const T* b, T* y, std::int64_t n) {
   if (n * static_cast<std::int64_t>(sizeof(T)) >= kStreamBytes) {  // see unary_loop
     const std::int64_t head = elements_to_aligned<B>(y);
     if (head > 0) store_partial(y, Op::apply(load_partial<B>(a, head, T(1)), load_partial<B>(b, head, T(1))), head);
-    for (i = head; i + W <= n; i += W) stream_store(y + i, Op::apply(B::load_unaligned(a + i), B::load_unaligned(b + i)));
+    const std::int64_t m = (n - head) / W;
+    stream_parts<2, B>(y + head, m, [&](std::int64_t j) {
+      return Op::apply(B::load_unaligned(a + head + j), B::load_unaligned(b + head + j));
+    });
+    i = head + m * W;
     if (i < n)
       store_partial(y + i, Op::apply(load_partial<B>(a + i, n - i, T(1)), load_partial<B>(b + i, n - i, T(1))), n - i);
     _mm_sfence();
@@ -320,6 +347,51 @@ T reduce_loop(const T* x, std::int64_t n) {
   for (; i + W <= n; i += W) acc0 = Op::combine(acc0, B::load_unaligned(x + i));
   if (i < n) acc1 = Op::combine(acc1, load_partial<B>(x + i, n - i, Op::identity()));
   return horizontal<B, Op>(Op::combine(Op::combine(acc0, acc1), Op::combine(acc2, acc3)));
+}
+
+// Reductions of S blocks of `len` elements (x, x + len, ...) read in one
+// pass: out[s] is block s's result. Each block has two accumulators (even
+// and odd vectors) and the same arithmetic for any S.
+template <int S, class Arch, class T, template <class> class OpT>
+inline void reduce_streams(const T* x, std::int64_t len, T* out) {
+  using B = xsimd::batch<T, Arch>;
+  using Op = OpT<T>;
+  constexpr std::int64_t W = B::size;
+  B even[S], odd[S];
+  for (int s = 0; s < S; ++s) even[s] = odd[s] = B(Op::identity());
+  std::int64_t i = 0;
+  for (; i + 2 * W <= len; i += 2 * W) {
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) {
+      even[s] = Op::combine(even[s], B::load_unaligned(x + s * len + i));
+      odd[s] = Op::combine(odd[s], B::load_unaligned(x + s * len + i + W));
+    }
+  }
+  for (int s = 0; s < S; ++s) {
+    const T* p = x + s * len;
+    std::int64_t j = i;
+    if (j + W <= len) {
+      even[s] = Op::combine(even[s], B::load_unaligned(p + j));
+      j += W;
+    }
+    if (j < len) odd[s] = Op::combine(odd[s], load_partial<B>(p + j, len - j, Op::identity()));
+    out[s] = horizontal<B, Op>(Op::combine(even[s], odd[s]));
+  }
+}
+
+// out[b] = reduction of block b, x's blocks of `len` elements. Four blocks
+// at a time: four read streams keep more hardware prefetches in flight than
+// one, and a single core's read bandwidth is bound by those. Measured on
+// this project's 2-core VM over 40 MB: 17 GB/s one block after another,
+// 21-22 GB/s four at a time (six or eight gained nothing more). A block's
+// result does not depend on which blocks share its pass, so callers may
+// split the blocks between threads anywhere.
+template <class Arch, class T, template <class> class OpT>
+void reduce_blocks(const T* x, std::int64_t blocks, std::int64_t len, T* out) {
+  constexpr int kStreams = 4;
+  std::int64_t b = 0;
+  for (; b + kStreams <= blocks; b += kStreams) reduce_streams<kStreams, Arch, T, OpT>(x + b * len, len, out + b);
+  for (; b < blocks; ++b) reduce_streams<1, Arch, T, OpT>(x + b * len, len, out + b);
 }
 
 template <class Arch, class T, template <class> class OpT>
@@ -730,6 +802,9 @@ constexpr FloatKernels<T> make_float_kernels() {
   k.reduce[static_cast<int>(ReduceOp::sum)] = &reduce_loop<Arch, T, SumOp>;
   k.reduce[static_cast<int>(ReduceOp::max)] = &reduce_loop<Arch, T, MaxOp>;
   k.reduce[static_cast<int>(ReduceOp::min)] = &reduce_loop<Arch, T, MinOp>;
+  k.reduce_blocks[static_cast<int>(ReduceOp::sum)] = &reduce_blocks<Arch, T, SumOp>;
+  k.reduce_blocks[static_cast<int>(ReduceOp::max)] = &reduce_blocks<Arch, T, MaxOp>;
+  k.reduce_blocks[static_cast<int>(ReduceOp::min)] = &reduce_blocks<Arch, T, MinOp>;
   k.accumulate[static_cast<int>(ReduceOp::sum)] = &accumulate_loop<Arch, T, SumOp>;
   k.accumulate[static_cast<int>(ReduceOp::max)] = &accumulate_loop<Arch, T, MaxOp>;
   k.accumulate[static_cast<int>(ReduceOp::min)] = &accumulate_loop<Arch, T, MinOp>;

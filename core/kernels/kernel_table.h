@@ -37,6 +37,9 @@ struct FloatKernels {
   void (*binary_sv[kBinaryOpCount])(T a, const T* b, T* y, std::int64_t n);
   // Reduction of a contiguous run to one value (identity for n == 0).
   T (*reduce[kReduceOpCount])(const T* x, std::int64_t n);
+  // out[b] = reduction of x[b * len, (b + 1) * len) for b < blocks; a block's
+  // result is the same whichever blocks are reduced in the same call.
+  void (*reduce_blocks[kReduceOpCount])(const T* x, std::int64_t blocks, std::int64_t len, T* out);
   // acc[i] = op(acc[i], x[i]).
   void (*accumulate[kReduceOpCount])(T* acc, const T* x, std::int64_t n);
   // Sum of (x[i] - center)^2.

@@ -75,6 +75,16 @@ T reduce_run(ReduceOp op, const T* x, std::int64_t n) {
   }
 }
 
+// out[b] = reduction of x's block b (blocks of `len` elements).
+template <class T>
+void reduce_block_runs(ReduceOp op, const T* x, std::int64_t blocks, std::int64_t len, T* out) {
+  if constexpr (std::is_floating_point_v<T>) {
+    detail::kernels_for<T>().reduce_blocks[static_cast<int>(op)](x, blocks, len, out);
+  } else {
+    for (std::int64_t b = 0; b < blocks; ++b) out[b] = reduce_run<T>(op, x + b * len, len);
+  }
+}
+
 template <class T>
 void accumulate_run(ReduceOp op, T* acc, const T* x, std::int64_t n) {
   if constexpr (std::is_floating_point_v<T>) {
@@ -98,12 +108,17 @@ void reduce_middle(ReduceOp op, const T* x, T* out, Geometry g) {
       *out = reduce_run<T>(op, x, g.r);
       return;
     }
+    // A block's partial does not depend on the blocks reduced with it, so
+    // the split between threads cannot change the result.
     std::vector<T> partial(static_cast<std::size_t>(blocks));
+    const std::int64_t full = g.r / detail::kReduceBlock;
     detail::parallel_for(blocks, 4, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t k = b; k < e; ++k) {
-        const std::int64_t s = k * detail::kReduceBlock;
-        partial[k] = reduce_run<T>(op, x + s, std::min(detail::kReduceBlock, g.r - s));
-      }
+      const std::int64_t full_end = std::min(e, full);
+      if (full_end > b)
+        reduce_block_runs<T>(op, x + b * detail::kReduceBlock, full_end - b, detail::kReduceBlock, partial.data() + b);
+      if (e > full)  // the last, shorter block
+        reduce_block_runs<T>(op, x + full * detail::kReduceBlock, 1, g.r - full * detail::kReduceBlock,
+                             partial.data() + full);
     });
     *out = reduce_run<T>(op, partial.data(), blocks);
     return;
