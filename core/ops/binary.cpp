@@ -161,8 +161,28 @@ void binary_into(const Tensor& a_in, const Tensor& b_in, Tensor& out, BinaryOp o
   });
 }
 
+// out = a op b for contiguous float a, b and out of one shape: the common
+// case of a model's elementwise ops, run without the broadcast analysis of
+// binary_into (a fifth of a one-element add's instructions).
+template <class T>
+void same_shape_run(const Tensor& a, const Tensor& b, Tensor& out, BinaryOp op) {
+  const auto kernel = detail::kernels_for<T>().binary[static_cast<int>(op)];
+  const T* pa = static_cast<const T*>(a.raw_data());
+  const T* pb = static_cast<const T*>(b.raw_data());
+  T* po = static_cast<T*>(out.raw_data());
+  const std::int64_t grain = op == BinaryOp::pow ? detail::kGrainTranscendental : detail::kGrainCheap;
+  detail::parallel_for(out.numel(), grain,
+                       [&](std::int64_t s, std::int64_t e) { kernel(pa + s, pb + s, po + s, e - s); });
+}
+
 Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op) {
   check_dtypes(a, b, op);
+  if (a.shape() == b.shape() && is_floating(a.dtype()) && a.is_contiguous() && b.is_contiguous()) {
+    Tensor out = Tensor::empty(a.shape(), a.dtype());
+    if (a.dtype() == DType::float32) same_shape_run<float>(a, b, out, op);
+    else same_shape_run<double>(a, b, out, op);
+    return out;
+  }
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op_name(op)), a.dtype());
   binary_into(a, b, out, op);
   return out;
