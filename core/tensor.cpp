@@ -103,6 +103,8 @@ std::int64_t contiguous_layout(const Shape& shape, Shape& strides, const char* o
 
 }  // namespace
 
+void Tensor::throw_undefined() { throw ValueError("[tensor] operation on an undefined tensor"); }
+
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   auto* impl = new detail::TensorImpl;
   Tensor t = adopt(impl);

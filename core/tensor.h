@@ -173,10 +173,14 @@ class Tensor {
     if (impl_) impl_->release();
     impl_ = p;
   }
+  // Inlined at every accessor: the throw lives out of line (an inline
+  // LAMINA_CHECK made GCC emit checked() as a called function, a call per
+  // shape()/dtype()/raw_data() in every op's fixed cost).
   const detail::TensorImpl& checked() const {
-    LAMINA_CHECK(impl_ != nullptr, ValueError, "[tensor] operation on an undefined tensor");
+    if (impl_ == nullptr) [[unlikely]] throw_undefined();
     return *impl_;
   }
+  [[noreturn]] static void throw_undefined();
   template <class T>
   void check_dtype(const char* what) const {
     LAMINA_CHECK(checked().dtype == dtype_of<T>() ||

@@ -83,7 +83,9 @@ TEST(Allocator, LargeBlocksAreHugePageAligned) {
   std::getline(mode_file, mode);
   if (mode.find("[always]") != std::string::npos || mode.find("[madvise]") != std::string::npos) {
     const int eligible = thp_eligible(p);
-    if (eligible >= 0) EXPECT_EQ(eligible, 1) << "THP mode: " << mode;
+    if (eligible >= 0) {
+      EXPECT_EQ(eligible, 1) << "THP mode: " << mode;
+    }
   }
   // Small blocks keep ordinary alignment and pages.
   void* q = cached_allocate(1000);

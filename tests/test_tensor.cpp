@@ -155,7 +155,10 @@ TEST(Tensor, PrintsLikeNumPy) {
 TEST(Tensor, UndefinedAndNegativeShapesThrow) {
   Tensor u;
   EXPECT_FALSE(u.defined());
-  EXPECT_THROW((void)u.shape(), ValueError);
+  EXPECT_THAT([&] { (void)u.shape(); }, ThrowsMessage<ValueError>(HasSubstr("operation on an undefined tensor")));
+  EXPECT_THROW((void)u.raw_data(), ValueError);
+  EXPECT_THROW(core::relu(u), ValueError);
+  EXPECT_THROW(core::add(u, ones({1})), ValueError);
   EXPECT_THAT([] { zeros({2, -1}); }, ThrowsMessage<ValueError>(HasSubstr("negative extent in shape (2, -1)")));
   EXPECT_THROW(zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}), ValueError);
   // Too large to address: a clear error instead of a signed overflow, also
