@@ -91,8 +91,13 @@ int force_direct_b() {
   return v;
 }
 
-/// Work (2*M*N*K) below which a call runs on the calling thread only.
-constexpr double kParallelFlops = 1.5e6;
+/// Work (2*M*N*K) below which a call runs on the calling thread only. Waking
+/// the second thread costs ~1-2 us here; from ~3e5 flops (128x128x10, 64^3:
+/// 6.3 us on one thread, 4.6-4.8 us on two) splitting pays.
+constexpr double kParallelFlops = 3.0e5;
+/// The same for matrix-vector products, which are memory-bound: below this
+/// the matrix streams from cache faster than a second thread wakes.
+constexpr double kParallelGemvFlops = 6.0e6;
 /// Column chunk of the parallel GEMV (a multiple of every vector width).
 constexpr i64 kGemvChunk = 512;
 
@@ -197,7 +202,7 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
 template <class T>
 bool gemv(const GemmKernels<T>& kr, i64 M, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a,
           const T* x, i64 incx, T beta, T* y, i64 incy) {
-  const bool parallel = get_num_threads() > 1 && 2.0 * M * K >= 4 * kParallelFlops;
+  const bool parallel = get_num_threads() > 1 && 2.0 * M * K >= kParallelGemvFlops;
   if (cs_a == 1) {
     // Dot form: rows of A are contiguous; x must be too.
     if (incx != 1) {
