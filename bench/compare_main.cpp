@@ -97,6 +97,9 @@ void print_context(const std::vector<int>& threads) {
 #ifdef LAMINA_HAVE_RAW_LOOP
   peers += " raw_loop";
 #endif
+#ifdef LAMINA_HAVE_FMA_PEAK
+  peers += " fma_peak";
+#endif
   std::string load = "?";
   if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
     char buf[128] = {};
