@@ -206,6 +206,10 @@ TEST(Gemm, TallSkinnyAndVectors) {
       check_gemm<double>({33, 1, 1000, ta, tb, 0, 1}, 1.0, 1.0, 46);
       check_gemm<float>({1, 1, 1000, ta, tb, 0, 1}, 1.f, 0.f, 47);     // dot
       check_gemm<float>({128, 10, 128, ta, tb, 0, 1}, 1.f, 0.f, 48);   // MLP output layer
+      // Narrow N runs as Cᵀ = Bᵀ·Aᵀ, whose tiles store C by columns: packed
+      // row tiles of 6, 6 and 1 (N = 13 over 600 columns), two k blocks.
+      check_gemm<float>({600, 13, 300, ta, tb, 0, 1}, 1.f, 0.5f, 49);
+      check_gemm<float>({600, 13, 300, ta, tb, 0, 1}, 2.f, 0.f, 49);
     }
   });
 }

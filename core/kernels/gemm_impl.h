@@ -30,6 +30,89 @@ template <class T, class Arch>
 using Vec = xsimd::batch<T, Arch>;
 
 // ---------------------------------------------------------------------------
+// Transposes: dst[q*ldd + r] = src[r*lds + q] for r < L rows (rows >= nrows
+// read as zero), q < L, L = 8 floats or 4 doubles with AVX. Each dst row gets
+// exactly L stored elements, written in ascending q.
+
+#if defined(__AVX__)
+/// r[0..7] (rows) -> r[0..7] (columns), in registers.
+inline void transpose_8x8(__m256* r) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+inline void transpose_block(const float* src, i64 lds, int nrows, float* dst, i64 ldd) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i)
+    r[i] = i < nrows ? _mm256_loadu_ps(src + i * lds) : _mm256_setzero_ps();
+  transpose_8x8(r);
+  for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + q * ldd, r[q]);
+}
+inline void transpose_block(const double* src, i64 lds, int nrows, double* dst, i64 ldd) {
+  __m256d r[4];
+  for (int i = 0; i < 4; ++i)
+    r[i] = i < nrows ? _mm256_loadu_pd(src + i * lds) : _mm256_setzero_pd();
+  __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+  __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+  _mm256_storeu_pd(dst + 0 * ldd, _mm256_permute2f128_pd(t0, t2, 0x20));
+  _mm256_storeu_pd(dst + 1 * ldd, _mm256_permute2f128_pd(t1, t3, 0x20));
+  _mm256_storeu_pd(dst + 2 * ldd, _mm256_permute2f128_pd(t0, t2, 0x31));
+  _mm256_storeu_pd(dst + 3 * ldd, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+template <class T>
+constexpr int kTransposeL = 32 / sizeof(T);
+#elif defined(__SSE2__)
+inline void transpose_block(const float* src, i64 lds, int nrows, float* dst, i64 ldd) {
+  __m128 r[4];
+  for (int i = 0; i < 4; ++i) r[i] = i < nrows ? _mm_loadu_ps(src + i * lds) : _mm_setzero_ps();
+  _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+  for (int q = 0; q < 4; ++q) _mm_storeu_ps(dst + q * ldd, r[q]);
+}
+inline void transpose_block(const double* src, i64 lds, int nrows, double* dst, i64 ldd) {
+  __m128d r0 = _mm_loadu_pd(src), r1 = nrows > 1 ? _mm_loadu_pd(src + lds) : _mm_setzero_pd();
+  _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
+  _mm_storeu_pd(dst + ldd, _mm_unpackhi_pd(r0, r1));
+}
+template <class T>
+constexpr int kTransposeL = 16 / sizeof(T);
+#endif
+
+#if defined(__AVX2__)
+/// Stores the first M (1..8) floats of x at p with plain stores (16-, 8- and
+/// 4-byte pieces): no masked store, nothing written past p + M.
+template <int M>
+inline void store_first(float* p, __m256 x) {
+  if constexpr (M == 8) {
+    _mm256_storeu_ps(p, x);
+  } else {
+    __m128 q = _mm256_castps256_ps128(x);
+    if constexpr (M >= 4) {
+      _mm_storeu_ps(p, q);
+      q = _mm256_extractf128_ps(x, 1);
+      p += 4;
+    }
+    constexpr int rest = M % 4;
+    if constexpr (rest >= 2) _mm_storel_pi(reinterpret_cast<__m64*>(p), q);
+    if constexpr (rest == 1) _mm_store_ss(p, q);
+    if constexpr (rest == 3) _mm_store_ss(p + 2, _mm_movehl_ps(q, q));
+  }
+}
+#endif
+
+// ---------------------------------------------------------------------------
 // Micro-kernel variants.
 
 /// The M x (NV*W) tile, m == M rows exactly, n <= NV*W columns.
@@ -90,6 +173,32 @@ void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 
     }
     return;
   }
+#if defined(__AVX2__)
+  if constexpr (sizeof(T) == 4 && W == 8 && M <= 8) {
+    if (rs_c == 1) {
+      // C tile stored by columns (the Cᵀ = Bᵀ·Aᵀ orientation): column j is M
+      // contiguous floats at c + j * cs_c. Transpose each block of 8 columns
+      // in registers and write a column in at most three plain stores (and
+      // one masked load when beta != 0) instead of M scalar stores through
+      // the buffer below; same arithmetic, so the same bits.
+      const __m256i rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(M), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        __m256 r[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) r[i] = i < M ? __m256(scale ? acc[i][v] * va : acc[i][v]) : _mm256_setzero_ps();
+        transpose_8x8(r);
+        for (int l = 0; l < 8 && v * 8 + l < n; ++l) {
+          T* cp = c + (v * 8 + l) * cs_c;
+          V x(r[l]);
+          if (beta != T(0)) x = xsimd::fma(vb, V(_mm256_maskload_ps(cp, rows)), x);
+          store_first<M>(cp, x);
+        }
+      }
+      return;
+    }
+  }
+#endif
   // Fringe or non-unit column stride: go through an aligned buffer with the
   // very same vector arithmetic.
   alignas(64) T buf[M][NV * W];
@@ -136,62 +245,6 @@ void tile(int m, int n, i64 k, const T* a, i64 rs_a, i64 cs_a, bool a_packed, co
   kTileTable<T, Arch, MR, NV>.fn[a_packed ? 1 : 0][m - 1][nv - 1](n, k, a, rs_a, cs_a, b, ldb, c,
                                                                   rs_c, cs_c, alpha, beta);
 }
-
-// ---------------------------------------------------------------------------
-// Transposes: dst[q*ldd + r] = src[r*lds + q] for r < L rows (rows >= nrows
-// read as zero), q < L, L = 8 floats or 4 doubles with AVX. Each dst row gets
-// exactly L stored elements, written in ascending q.
-
-#if defined(__AVX__)
-inline void transpose_block(const float* src, i64 lds, int nrows, float* dst, i64 ldd) {
-  __m256 r[8];
-  for (int i = 0; i < 8; ++i)
-    r[i] = i < nrows ? _mm256_loadu_ps(src + i * lds) : _mm256_setzero_ps();
-  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-inline void transpose_block(const double* src, i64 lds, int nrows, double* dst, i64 ldd) {
-  __m256d r[4];
-  for (int i = 0; i < 4; ++i)
-    r[i] = i < nrows ? _mm256_loadu_pd(src + i * lds) : _mm256_setzero_pd();
-  __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
-  __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
-  _mm256_storeu_pd(dst + 0 * ldd, _mm256_permute2f128_pd(t0, t2, 0x20));
-  _mm256_storeu_pd(dst + 1 * ldd, _mm256_permute2f128_pd(t1, t3, 0x20));
-  _mm256_storeu_pd(dst + 2 * ldd, _mm256_permute2f128_pd(t0, t2, 0x31));
-  _mm256_storeu_pd(dst + 3 * ldd, _mm256_permute2f128_pd(t1, t3, 0x31));
-}
-template <class T>
-constexpr int kTransposeL = 32 / sizeof(T);
-#elif defined(__SSE2__)
-inline void transpose_block(const float* src, i64 lds, int nrows, float* dst, i64 ldd) {
-  __m128 r[4];
-  for (int i = 0; i < 4; ++i) r[i] = i < nrows ? _mm_loadu_ps(src + i * lds) : _mm_setzero_ps();
-  _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
-  for (int q = 0; q < 4; ++q) _mm_storeu_ps(dst + q * ldd, r[q]);
-}
-inline void transpose_block(const double* src, i64 lds, int nrows, double* dst, i64 ldd) {
-  __m128d r0 = _mm_loadu_pd(src), r1 = nrows > 1 ? _mm_loadu_pd(src + lds) : _mm_setzero_pd();
-  _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
-  _mm_storeu_pd(dst + ldd, _mm_unpackhi_pd(r0, r1));
-}
-template <class T>
-constexpr int kTransposeL = 16 / sizeof(T);
-#endif
 
 // ---------------------------------------------------------------------------
 // Packing.
