@@ -75,8 +75,9 @@ class Scratch {
 
 thread_local Scratch tl_pack_a, tl_pack_b, tl_vec;
 
-/// Tuning switches for experiments, read once: LAMINA_GEMM_PACK_A and
-/// LAMINA_GEMM_DIRECT_B = 0|1 force that packing choice (unset: heuristic).
+/// Tuning switches for experiments and tests, read once: LAMINA_GEMM_PACK_A
+/// and LAMINA_GEMM_DIRECT_B = 0|1 force that packing choice, and
+/// LAMINA_GEMM_DYNAMIC = 0|1 the dynamic macro-tile split (unset: heuristic).
 int env_switch(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return -1;
@@ -90,11 +91,24 @@ int force_direct_b() {
   static const int v = env_switch("LAMINA_GEMM_DIRECT_B");
   return v;
 }
+int force_dynamic() {
+  static const int v = env_switch("LAMINA_GEMM_DYNAMIC");
+  return v;
+}
 
 /// Work (2*M*N*K) below which a call runs on the calling thread only. Waking
 /// the second thread costs ~1-2 us here; from ~3e5 flops (128x128x10, 64^3:
 /// 6.3 us on one thread, 4.6-4.8 us on two) splitting pays.
 constexpr double kParallelFlops = 3.0e5;
+/// Work from which the macro-tiles are several per thread (kTilesPerThread)
+/// and go to whichever thread is free. One fixed tile per thread makes a
+/// call as slow as its slowest core, and a call this long (sq2048: ~100 ms
+/// on two threads here) is likely to meet a slow spell of one vCPU; the
+/// extra packing of the smaller tiles costs a few percent, which below this
+/// size (sq1024: 15.0 -> 15.5 ms at 2 threads) is not worth it. sq2048 at 2
+/// threads: median of 6 alternated runs 133-135 -> 122-129 ms.
+constexpr double kDynamicFlops = 4e9;
+constexpr int kTilesPerThread = 4;
 /// The same for matrix-vector products, which are memory-bound: below this
 /// the matrix streams from cache faster than a second thread wakes.
 constexpr double kParallelGemvFlops = 6.0e6;
@@ -279,16 +293,20 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   if (const int f = force_pack_a(); f >= 0) plan.pack_a = f == 1 || !a_unit;
   if (const int f = force_direct_b(); f >= 0) plan.direct_b = f == 1 && cs_b == 1;
 
-  const int nt = get_num_threads();
+  const int threads = get_num_threads();
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (nt <= 1 || flops < kParallelFlops) {
+  if (threads <= 1 || flops < kParallelFlops) {
     gemm_tile(kr, plan, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
     return;
   }
 
-  // Grid of gm x gn macro-tiles (one per thread), boundaries on MR / NR
-  // multiples; pick the factorization with the least per-thread work, counting
-  // the packing each tile repeats.
+  // Grid of gm x gn macro-tiles (one per thread, or kTilesPerThread for
+  // long calls), boundaries on MR / NR multiples; pick the factorization with
+  // the least per-tile work, counting the packing each tile repeats. Which
+  // thread computes a tile never matters: K is not split.
+  const int dynamic_switch = force_dynamic();
+  const bool dynamic = dynamic_switch >= 0 ? dynamic_switch == 1 : flops >= kDynamicFlops;
+  const int nt = dynamic ? threads * kTilesPerThread : threads;
   const i64 mblocks = (M + MR - 1) / MR, nblocks = (N + NR - 1) / NR;
   int best_gm = 1, best_gn = 1;
   double best = 1e300;
@@ -320,7 +338,11 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     gemm_tile(kr, plan, mt, ntl, K, alpha, A + m0 * rs_a, rs_a, cs_a, B + n0 * cs_b, rs_b, cs_b, beta,
               C + m0 * rs_c + n0 * cs_c, rs_c, cs_c);
   };
-  tbb::this_task_arena::isolate([&] { detail::parallel_chunks(static_cast<i64>(best_gm) * gn, task); });
+  const i64 tiles = static_cast<i64>(best_gm) * gn;
+  if (dynamic)
+    tbb::this_task_arena::isolate([&] { detail::parallel_chunks_dynamic(tiles, task); });
+  else
+    tbb::this_task_arena::isolate([&] { detail::parallel_chunks(tiles, task); });
 }
 
 }  // namespace

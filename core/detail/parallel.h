@@ -34,6 +34,29 @@ void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
       tbb::static_partitioner{});
 }
 
+/// Calls f(chunk) for every chunk index in [0, chunks), handing chunks to
+/// whichever thread is free (oneTBB work stealing) instead of fixing them in
+/// advance: when one core runs slow (another process, a preempted vCPU, a
+/// smaller core), the others take more chunks. Only for chunks whose results
+/// do not depend on the thread that computes them.
+template <class F>
+void parallel_chunks_dynamic(std::int64_t chunks, F&& f) {
+  if (chunks <= 0) return;
+  if (chunks == 1 || get_num_threads() == 1) {
+    for (std::int64_t c = 0; c < chunks; ++c) f(c);
+    return;
+  }
+  char token;  // as in parallel_for
+  TsanSpawnAndJoin join(&token);
+  tbb::parallel_for(
+      tbb::blocked_range<std::int64_t>(0, chunks, 1),
+      [&f, &token](const tbb::blocked_range<std::int64_t>& r) {
+        TsanTaskBody body(&token);
+        for (std::int64_t c = r.begin(); c < r.end(); ++c) f(c);
+      },
+      tbb::simple_partitioner{});
+}
+
 /// Calls f(chunk) for every chunk index in [0, chunks), possibly in parallel.
 /// Used with a chunking fixed by the data size (never by the thread count),
 /// so per-chunk partial results are identical for any number of threads.
