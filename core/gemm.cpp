@@ -106,7 +106,8 @@ constexpr double kParallelFlops = 3.0e5;
 /// on two threads here) is likely to meet a slow spell of one vCPU; the
 /// extra packing of the smaller tiles costs a few percent, which below this
 /// size (sq1024: 15.0 -> 15.5 ms at 2 threads) is not worth it. sq2048 at 2
-/// threads: median of 6 alternated runs 133-135 -> 122-129 ms.
+/// threads, medians of three sets of alternated runs: 133 -> 122, 135 -> 129
+/// and 123 -> 124 ms, with fewer slow outliers.
 constexpr double kDynamicFlops = 4e9;
 constexpr int kTilesPerThread = 4;
 /// The same for matrix-vector products, which are memory-bound: below this
