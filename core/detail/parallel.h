@@ -13,6 +13,21 @@
 
 namespace lamina::detail {
 
+/// f(begin, end) over [0, n) in oneTBB ranges of at least `grain` elements,
+/// split as `partitioner` says (the caller has checked that threads pay).
+template <class Partitioner, class F>
+void tbb_ranges(std::int64_t n, std::int64_t grain, const Partitioner& partitioner, F& f) {
+  char token;  // TBB's spawn and join, stated for ThreadSanitizer (no-ops otherwise)
+  TsanSpawnAndJoin join(&token);
+  tbb::parallel_for(
+      tbb::blocked_range<std::int64_t>(0, n, grain),
+      [&f, &token](const tbb::blocked_range<std::int64_t>& r) {
+        TsanTaskBody body(&token);
+        f(r.begin(), r.end());
+      },
+      partitioner);
+}
+
 /// Calls f(begin, end) over [0, n) in pieces of at least `grain` elements.
 /// Runs inline when n <= grain or only one thread is allowed. `f` must be
 /// safe to call concurrently on disjoint ranges.
@@ -23,15 +38,7 @@ void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
     f(std::int64_t{0}, n);
     return;
   }
-  char token;  // TBB's spawn and join, stated for ThreadSanitizer (no-ops otherwise)
-  TsanSpawnAndJoin join(&token);
-  tbb::parallel_for(
-      tbb::blocked_range<std::int64_t>(0, n, grain),
-      [&f, &token](const tbb::blocked_range<std::int64_t>& r) {
-        TsanTaskBody body(&token);
-        f(r.begin(), r.end());
-      },
-      tbb::static_partitioner{});
+  tbb_ranges(n, grain, tbb::static_partitioner{}, f);
 }
 
 /// Calls f(chunk) for every chunk index in [0, chunks), handing chunks to
@@ -41,20 +48,15 @@ void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
 /// do not depend on the thread that computes them.
 template <class F>
 void parallel_chunks_dynamic(std::int64_t chunks, F&& f) {
+  auto each = [&f](std::int64_t b, std::int64_t e) {
+    for (std::int64_t c = b; c < e; ++c) f(c);
+  };
   if (chunks <= 0) return;
   if (chunks == 1 || get_num_threads() == 1) {
-    for (std::int64_t c = 0; c < chunks; ++c) f(c);
+    each(0, chunks);
     return;
   }
-  char token;  // as in parallel_for
-  TsanSpawnAndJoin join(&token);
-  tbb::parallel_for(
-      tbb::blocked_range<std::int64_t>(0, chunks, 1),
-      [&f, &token](const tbb::blocked_range<std::int64_t>& r) {
-        TsanTaskBody body(&token);
-        for (std::int64_t c = r.begin(); c < r.end(); ++c) f(c);
-      },
-      tbb::simple_partitioner{});
+  tbb_ranges(chunks, 1, tbb::simple_partitioner{}, each);
 }
 
 /// Calls f(chunk) for every chunk index in [0, chunks), possibly in parallel.
