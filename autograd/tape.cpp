@@ -107,6 +107,11 @@ bool should_record(std::initializer_list<const Tensor*> inputs) {
 void record(std::initializer_list<const Tensor*> inputs, const Tensor& output, BackwardFn backward) {
   auto& s = thread_state();
   AutogradMeta* out_meta = nullptr;
+  // Each recording tape owns its copy of `backward` (each frees its own);
+  // the last one takes the original, so one tape (the usual case) copies
+  // nothing. A node stays put until its tape records again, which is after
+  // this call.
+  Node* previous = nullptr;
   for (auto* tape : s.tapes) {
     if (tape->paused) continue;
     Node node;
@@ -125,9 +130,11 @@ void record(std::initializer_list<const Tensor*> inputs, const Tensor& output, B
     add_tape(*out_meta, tape->serial);
     node.n_inputs = i;
     node.output = out_meta->id;
-    node.backward = backward;  // copied per tape: each frees its own copy
+    if (previous) previous->backward = backward;
     tape->nodes.push_back(std::move(node));
+    previous = &tape->nodes.back();
   }
+  if (previous) previous->backward = std::move(backward);
 }
 
 }  // namespace detail
