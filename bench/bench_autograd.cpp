@@ -1,10 +1,11 @@
 // Google Benchmark program for the tape's own cost (issue 4: "a recording
 // costs <= 0.2 us"): the same differentiable add of 1-element float32 tensors,
-// 64 times per iteration, outside any tape (Plain: nothing is recorded) and
-// under a GradientTape that records each one (Recorded; the tape's creation
-// and release are spread over the 64 records). Each prints `per_add`, the
-// time per add; the cost of one recording is Recorded's per_add minus
-// Plain's. RecordedThenBackward adds one gradient over the 64 records.
+// 64 times per iteration, outside any tape (AddPlain: nothing is recorded)
+// and under a GradientTape that records each one (AddRecorded/backward:0;
+// the tape's creation and release are spread over the 64 records). Each
+// prints `per_add`, the time per add; the cost of one recording is
+// AddRecorded's per_add minus AddPlain's. AddRecorded/backward:1 adds one
+// gradient over the 64 records.
 //
 //   build/release/bench/bench_autograd
 
@@ -25,6 +26,18 @@ using lamina::Tensor;
 
 constexpr int kAdds = 64;
 
+struct Inputs {
+  Tensor x = lamina::uniform({1}, -1.0, 1.0, 1, DType::float32);
+  Tensor x2 = lamina::uniform({1}, -1.0, 1.0, 2, DType::float32);
+};
+
+/// x + x2 + x2 + ... (kAdds adds), through the differentiable op.
+Tensor add_chain(const Inputs& in) {
+  Tensor y = in.x;
+  for (int i = 0; i < kAdds; ++i) y = lamina::add(y, in.x2);
+  return y;
+}
+
 void per_add(benchmark::State& state) {
   state.counters["per_add"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * kAdds, benchmark::Counter::kIsRate |
@@ -32,11 +45,9 @@ void per_add(benchmark::State& state) {
 }
 
 void BM_AddPlain(benchmark::State& state) {
-  const Tensor x = lamina::uniform({1}, -1.0, 1.0, 1, DType::float32);
-  const Tensor x2 = lamina::uniform({1}, -1.0, 1.0, 2, DType::float32);
+  const Inputs in;
   for (auto _ : state) {
-    Tensor y = x;
-    for (int i = 0; i < kAdds; ++i) y = lamina::add(y, x2);
+    Tensor y = add_chain(in);
     benchmark::DoNotOptimize(y.impl());
   }
   per_add(state);
@@ -44,33 +55,21 @@ void BM_AddPlain(benchmark::State& state) {
 BENCHMARK(BM_AddPlain);
 
 void BM_AddRecorded(benchmark::State& state) {
-  const Tensor x = lamina::uniform({1}, -1.0, 1.0, 1, DType::float32);
-  const Tensor x2 = lamina::uniform({1}, -1.0, 1.0, 2, DType::float32);
+  const bool backward = state.range(0) != 0;
+  const Inputs in;
   for (auto _ : state) {
     GradientTape tape;
-    tape.watch(x);
-    Tensor y = x;
-    for (int i = 0; i < kAdds; ++i) y = lamina::add(y, x2);
+    tape.watch(in.x);
+    Tensor y = add_chain(in);
+    if (backward) {
+      std::vector<Tensor> g = tape.gradient(y, {in.x});
+      benchmark::DoNotOptimize(g[0].impl());
+    }
     benchmark::DoNotOptimize(y.impl());
   }
   per_add(state);
 }
-BENCHMARK(BM_AddRecorded);
-
-void BM_AddRecordedThenBackward(benchmark::State& state) {
-  const Tensor x = lamina::uniform({1}, -1.0, 1.0, 1, DType::float32);
-  const Tensor x2 = lamina::uniform({1}, -1.0, 1.0, 2, DType::float32);
-  for (auto _ : state) {
-    GradientTape tape;
-    tape.watch(x);
-    Tensor y = x;
-    for (int i = 0; i < kAdds; ++i) y = lamina::add(y, x2);
-    std::vector<Tensor> g = tape.gradient(y, {x});
-    benchmark::DoNotOptimize(g[0].impl());
-  }
-  per_add(state);
-}
-BENCHMARK(BM_AddRecordedThenBackward);
+BENCHMARK(BM_AddRecorded)->ArgName("backward")->Arg(0)->Arg(1);
 
 }  // namespace
 
