@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -130,6 +131,35 @@ struct Operand {
   const void* p;
   i64 rs, cs;
 };
+
+/// Whether the micro-kernels read B (K x N, rows rs_b elements of `bytes`
+/// apart) in place instead of packing it. Packing costs a pass over B, paid
+/// back by the row tiles (MR rows each) that reuse each packed panel; in
+/// place, a panel row is NR contiguous elements of a B row. Measured on the
+/// 2-core Zen 4 VM, one thread, both plans alternating in one process
+/// (medians of 15-31 rounds), packed time / in-place time:
+/// - M <= 4*MR, B rows 64-byte aligned (lamina's tensors): 1.1-2x while B
+///   is at most 1.5 MiB, or 4 MiB with rows under 4 KiB apart; with one or
+///   two row tiles (M <= 2*MR) up to 6 MiB. Past that, with rows a page or
+///   more apart, the panel's lines share a few L2 sets and the prefetchers
+///   stop at every page: 0.4-0.8 (M=24, K=1024, N=1024..4096 floats).
+/// - M <= 4*MR, rows not aligned (each panel row spans two lines; malloc's
+///   large blocks sit 16 bytes past a line): 1.0-1.6 with rows under 4 KiB
+///   apart and B at most 4 MiB; 0.5-0.9 otherwise.
+/// - M <= 128, aligned rows of at most 512 bytes: 1.02-1.06 (64^3, 96^3,
+///   128x128x256, 64x128x512); 0.88 unaligned (128x128x256), 0.85 with
+///   wider rows (128x512x512).
+bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i64 bytes) {
+  if (cs_b != 1) return false;
+  constexpr double MiB = 1024.0 * 1024.0;
+  const i64 row_bytes = rs_b * bytes;
+  const double b_bytes = static_cast<double>(K) * static_cast<double>(row_bytes);
+  const bool aligned = reinterpret_cast<std::uintptr_t>(B) % 64 == 0 && row_bytes % 64 == 0;
+  const bool near_rows = row_bytes < 4096 && b_bytes <= 4 * MiB;
+  if (M <= 4 * MR)
+    return near_rows || (aligned && (b_bytes <= 1.5 * MiB || (M <= 2 * MR && b_bytes <= 6 * MiB)));
+  return aligned && M <= 128 && row_bytes <= 512 && b_bytes <= 4 * MiB;
+}
 
 /// How one macro-tile is computed.
 struct Plan {
@@ -285,12 +315,11 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   if (N == 1 && gemv(kr, M, K, alpha, A, rs_a, cs_a, B, rs_b, beta, C, rs_c)) return;
 
   // Packing plan. A is read in place when it has a unit stride and the B
-  // block is not wide enough to amortize packing; B is read in place (no
-  // packing) for small M, where each B panel is reused by few tiles.
+  // block is not wide enough to amortize packing; B as read_b_in_place says.
   Plan plan;
   const bool a_unit = cs_a == 1 || rs_a == 1;
   plan.pack_a = !a_unit || (N >= 512 && M > 2 * MR);
-  plan.direct_b = cs_b == 1 && M <= 4 * MR;
+  plan.direct_b = read_b_in_place(M, K, B, rs_b, cs_b, MR, static_cast<i64>(sizeof(T)));
   if (const int f = force_pack_a(); f >= 0) plan.pack_a = f == 1 || !a_unit;
   if (const int f = force_direct_b(); f >= 0) plan.direct_b = f == 1 && cs_b == 1;
 

@@ -27,11 +27,26 @@ using i64 = std::int64_t;
 using lamina::Shape;
 using lamina::Tensor;
 
+/// 64-byte-aligned storage, as lamina's tensors have: GEMM's packing plan
+/// depends on whether B's rows start on cache lines (read_b_in_place).
 template <class T>
-std::vector<T> random_vec(i64 n, unsigned seed) {
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <class U>
+  explicit Aligned64(const Aligned64<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{64}); }
+  bool operator==(const Aligned64&) const = default;
+};
+template <class T>
+using AlignedVec = std::vector<T, Aligned64<T>>;
+
+template <class T>
+AlignedVec<T> random_vec(i64 n, unsigned seed) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<double> d(-1.0, 1.0);
-  std::vector<T> v(static_cast<std::size_t>(n));
+  AlignedVec<T> v(static_cast<std::size_t>(n));
   for (auto& x : v) x = static_cast<T>(d(gen));
   return v;
 }
@@ -63,6 +78,7 @@ struct Problem {
   bool ta, tb;  // operands stored transposed
   i64 pad;      // extra elements per leading dimension
   i64 step;     // element step along the contiguous dimension (1 = unit stride)
+  i64 b_shift = 0;  // B starts this many elements past a 64-byte boundary
 };
 
 /// Checks gemm<T> on `p` with the given alpha/beta against float64.
@@ -76,14 +92,15 @@ void check_gemm(const Problem& p, T alpha, T beta, unsigned seed) {
   const i64 ldb = b_cols * s + p.pad;
   const i64 ldc = N + p.pad;
   auto A = random_vec<T>(a_rows * lda + 1, seed);
-  auto B = random_vec<T>(b_rows * ldb + 1, seed + 1);
+  const auto B_storage = random_vec<T>(b_rows * ldb + 1 + p.b_shift, seed + 1);
+  const T* B = B_storage.data() + p.b_shift;
   auto C = random_vec<T>(M * ldc + 1, seed + 2);
   if (beta == T(0))
     for (auto& c : C) c = std::numeric_limits<T>::quiet_NaN();
   const auto C0 = C;
   const i64 rs_a = p.ta ? s : lda, cs_a = p.ta ? lda : s;
   const i64 rs_b = p.tb ? s : ldb, cs_b = p.tb ? ldb : s;
-  lamina::gemm<T>(M, N, K, alpha, A.data(), rs_a, cs_a, B.data(), rs_b, cs_b, beta, C.data(), ldc, 1);
+  lamina::gemm<T>(M, N, K, alpha, A.data(), rs_a, cs_a, B, rs_b, cs_b, beta, C.data(), ldc, 1);
 
   const double eps = std::numeric_limits<T>::epsilon();
   int failures = 0;
@@ -193,6 +210,26 @@ TEST(Gemm, AroundTheRowBlockWithWideN) {
   });
 }
 
+TEST(Gemm, EachSideOfTheInPlaceBLimits) {
+  // read_b_in_place (core/gemm.cpp) with float, B not transposed, MR = 6 (AVX2
+  // and SSE): shapes just inside and just outside each of its limits. A
+  // shift of 4 floats puts B's rows 16 bytes past a cache line.
+  for_each_isa([] {
+    check_gemm<float>({100, 48, 300, false, false, 0, 1}, 1.f, 0.5f, 70);     // narrow aligned B in place, two k blocks
+    check_gemm<float>({100, 48, 300, false, false, 0, 1, 4}, 1.f, 0.f, 71);  // unaligned: packed
+    check_gemm<float>({100, 37, 300, false, false, 11, 1}, 1.f, 0.f, 72);    // aligned rows (48), fringe panel
+    check_gemm<float>({129, 48, 300, false, false, 0, 1}, 1.f, 0.f, 73);     // M past 128: packed
+    check_gemm<float>({120, 144, 50, false, false, 0, 1}, 1.f, 0.f, 74);     // rows past 512 bytes: packed
+    check_gemm<float>({20, 1000, 300, false, false, 0, 1, 4}, 1.f, 0.f, 75); // rows under 4 KiB: in place
+    check_gemm<float>({20, 1100, 400, false, false, 0, 1, 4}, 1.f, 1.f, 76); // unaligned, rows past 4 KiB: packed
+    check_gemm<float>({20, 1104, 300, false, false, 0, 1}, 1.f, 0.f, 77);    // aligned, 1.3 MiB: in place
+    check_gemm<float>({20, 1104, 400, false, false, 0, 1}, 1.f, 0.f, 78);    // aligned, 1.7 MiB: packed
+    check_gemm<float>({10, 1104, 400, false, false, 0, 1}, 1.f, 0.f, 79);    // two row tiles: in place
+    check_gemm<float>({12, 1040, 1600, false, false, 0, 1}, 1.f, 0.f, 80);   // two row tiles, 6.3 MiB: packed
+    check_gemm<double>({60, 16, 260, false, false, 0, 1}, 1.0, 0.5, 81);     // narrow double B in place
+  });
+}
+
 TEST(Gemm, TallSkinnyAndVectors) {
   for_each_isa([] {
     for (int t = 0; t < 4; ++t) {
@@ -240,7 +277,7 @@ TEST(Gemm, AlphaZeroAndKZeroOnlyScale) {
 }
 
 template <class T>
-std::vector<T> run_gemm(int threads, i64 M, i64 N, i64 K, bool ta, bool tb) {
+AlignedVec<T> run_gemm(int threads, i64 M, i64 N, i64 K, bool ta, bool tb) {
   ThreadsGuard g(threads);
   auto A = random_vec<T>(M * K, 7), B = random_vec<T>(K * N, 8), C = random_vec<T>(M * N, 9);
   lamina::gemm<T>(M, N, K, T(0.75), A.data(), ta ? 1 : K, ta ? M : 1, B.data(), tb ? 1 : N, tb ? K : 1, T(0.5),
@@ -255,7 +292,7 @@ TEST(Gemm, OneAndTwoThreadsBitwiseEqual) {
     };
     for (S s : {S{300, 301, 150}, S{128, 10, 128}, S{128, 784, 256}, S{784, 256, 128}, S{37, 1000, 300},
                 S{1000, 37, 300}, S{1, 3000, 700}, S{3000, 1, 700}, S{2, 2, 5000}, S{290, 530, 400},
-                S{150, 1030, 385}, S{64, 64, 64}, S{128, 128, 10}})
+                S{150, 1030, 385}, S{64, 64, 64}, S{128, 128, 10}, S{100, 48, 300}, S{20, 1104, 300}})
       for (int t = 0; t < 4; ++t) {
         const bool ta = t & 1, tb = t & 2;
         auto f1 = run_gemm<float>(1, s.M, s.N, s.K, ta, tb);
