@@ -227,6 +227,10 @@ TEST(Gemm, EachSideOfTheInPlaceBLimits) {
     check_gemm<float>({10, 1104, 400, false, false, 0, 1}, 1.f, 0.f, 79);    // two row tiles: in place
     check_gemm<float>({12, 1040, 1600, false, false, 0, 1}, 1.f, 0.f, 80);   // two row tiles, 6.3 MiB: packed
     check_gemm<double>({60, 16, 260, false, false, 0, 1}, 1.0, 0.5, 81);     // narrow double B in place
+    // Aᵀ·B with A's columns a multiple of 4 KiB apart: A packed although N is narrow.
+    check_gemm<float>({1024, 40, 70, true, false, 0, 1}, 1.f, 0.f, 82);
+    check_gemm<float>({1021, 37, 300, true, false, 3, 1}, 1.f, 0.5f, 83);    // via padding, two k blocks
+    check_gemm<double>({512, 20, 30, true, false, 0, 1}, 1.0, 0.0, 84);
   });
 }
 
