@@ -176,6 +176,10 @@ TEST(Gemm, AroundCacheBlocks) {
       check_gemm<float>({M, 40, 260, false, true, 0, 1}, 1.f, 0.f, 20);
       check_gemm<double>({M, 20, 200, true, false, 0, 1}, 2.0, 1.0, 21);
     }
+    // C rows a page or more apart: A blocks of 72 rows (70 with AVX-512).
+    check_gemm<float>({145, 1030, 300, false, false, 0, 1}, 1.f, 0.5f, 22);
+    check_gemm<float>({73, 40, 50, true, false, 1000, 1}, 1.f, 0.f, 23);
+    check_gemm<double>({75, 520, 30, false, true, 0, 1}, 1.0, 1.0, 24);
     // Wide N: past nc (4080/4064 floats, 2040/2032 doubles) and the A-packing threshold.
     check_gemm<float>({13, 4097, 5, false, false, 0, 1}, 1.f, 0.f, 30);
     check_gemm<double>({7, 2049, 3, false, true, 0, 1}, 1.0, 1.0, 31);
