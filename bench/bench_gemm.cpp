@@ -10,9 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <random>
 #include <string>
-#include <vector>
 
 #include "gemm_cases.h"
 #include "lamina/core/gemm.h"
@@ -23,23 +21,14 @@ namespace {
 using lamina::bench::GemmCase;
 using lamina::bench::gemm_cases;
 
-std::vector<float> random_floats(std::int64_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
 void BM_Gemm(benchmark::State& state, GemmCase c) {
   lamina::set_num_threads(static_cast<int>(state.range(0)));
-  auto A = random_floats(c.M * c.K, 1), B = random_floats(c.K * c.N, 2);
-  std::vector<float> C(static_cast<std::size_t>(c.M * c.N));
+  lamina::bench::GemmOperands op(c);
   const std::int64_t lda = lamina::bench::gemm_lda(c), ldb = lamina::bench::gemm_ldb(c);
   for (auto _ : state) {
-    lamina::gemm<float>(c.M, c.N, c.K, 1.f, A.data(), c.ta ? 1 : lda, c.ta ? lda : 1, B.data(), c.tb ? 1 : ldb,
-                        c.tb ? ldb : 1, 0.f, C.data(), c.N, 1);
-    benchmark::DoNotOptimize(C.data());
+    lamina::gemm<float>(c.M, c.N, c.K, 1.f, op.A.data(), c.ta ? 1 : lda, c.ta ? lda : 1, op.B.data(), c.tb ? 1 : ldb,
+                        c.tb ? ldb : 1, 0.f, op.C.data(), c.N, 1);
+    benchmark::DoNotOptimize(op.C.data());
     benchmark::ClobberMemory();
   }
   const double flop = 2.0 * static_cast<double>(c.M) * static_cast<double>(c.N) * static_cast<double>(c.K);

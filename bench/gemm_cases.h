@@ -3,7 +3,10 @@
 // (lamina and its BLAS peers). Row-major float32; `ta` / `tb` mean the operand
 // is stored transposed (A as K x M, B as N x K).
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
+#include <random>
 #include <vector>
 
 namespace lamina::bench {
@@ -35,5 +38,37 @@ inline const std::vector<GemmCase>& gemm_cases() {
 /// Leading dimensions of the row-major storage of a case's operands.
 inline std::int64_t gemm_lda(const GemmCase& c) { return c.ta ? c.M : c.K; }
 inline std::int64_t gemm_ldb(const GemmCase& c) { return c.tb ? c.K : c.N; }
+
+template <class T>
+struct Aligned64Allocator {
+  using value_type = T;
+  Aligned64Allocator() = default;
+  template <class U>
+  explicit Aligned64Allocator(const Aligned64Allocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{64}); }
+  bool operator==(const Aligned64Allocator&) const = default;
+};
+
+/// A case's operands (uniform in [-1, 1), fixed seeds) and output, 64-byte
+/// aligned as lamina's tensors are (and libtorch's). malloc puts blocks of
+/// 128 KiB and more 16 bytes past a cache line, and for some shapes GEMM
+/// speed depends on B's alignment (core/gemm.cpp, read_b_in_place). lamina's
+/// rows and every peer's use these same buffers.
+struct GemmOperands {
+  using Buffer = std::vector<float, Aligned64Allocator<float>>;
+  explicit GemmOperands(const GemmCase& c)
+      : A(random(c.M * c.K, 1)), B(random(c.K * c.N, 2)), C(static_cast<std::size_t>(c.M * c.N)) {}
+  Buffer A, B, C;
+
+ private:
+  static Buffer random(std::int64_t n, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<float> d(-1.f, 1.f);
+    Buffer v(static_cast<std::size_t>(n));
+    for (auto& x : v) x = d(gen);
+    return v;
+  }
+};
 
 }  // namespace lamina::bench

@@ -7,23 +7,13 @@
 #include <dnnl.h>
 
 #include <cstdint>
-#include <random>
 #include <string>
-#include <vector>
 
 #include "../compare_registry.h"
 #include "../gemm_cases.h"
 
 namespace lamina::bench {
 namespace {
-
-std::vector<float> random_floats(std::int64_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& x : v) x = d(gen);
-  return v;
-}
 
 void set_omp_threads(int n) {
   using Fn = void (*)(int);
@@ -34,12 +24,11 @@ void register_dnnl_gemm() {
   for (const GemmCase& c : gemm_cases()) {
     register_peer(std::string("gemm/") + c.name, "onednn", [c](int threads) {
       set_omp_threads(threads);
-      auto A = random_floats(c.M * c.K, 1), B = random_floats(c.K * c.N, 2);
-      std::vector<float> C(static_cast<std::size_t>(c.M * c.N));
+      GemmOperands op(c);
       const dnnl_dim_t lda = gemm_lda(c), ldb = gemm_ldb(c);
       return time_ns([&] {
-        dnnl_sgemm(c.ta ? 'T' : 'N', c.tb ? 'T' : 'N', c.M, c.N, c.K, 1.f, A.data(), lda, B.data(), ldb, 0.f,
-                   C.data(), c.N);
+        dnnl_sgemm(c.ta ? 'T' : 'N', c.tb ? 'T' : 'N', c.M, c.N, c.K, 1.f, op.A.data(), lda, op.B.data(), ldb, 0.f,
+                   op.C.data(), c.N);
       });
     });
   }

@@ -6,9 +6,7 @@
 #include <cblas.h>
 
 #include <cstdint>
-#include <random>
 #include <string>
-#include <vector>
 
 #include "../compare_registry.h"
 #include "../gemm_cases.h"
@@ -16,25 +14,16 @@
 namespace lamina::bench {
 namespace {
 
-std::vector<float> random_floats(std::int64_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
 void register_openblas_gemm() {
   for (const GemmCase& c : gemm_cases()) {
     register_peer(std::string("gemm/") + c.name, "openblas", [c](int threads) {
       openblas_set_num_threads(threads);
-      auto A = random_floats(c.M * c.K, 1), B = random_floats(c.K * c.N, 2);
-      std::vector<float> C(static_cast<std::size_t>(c.M * c.N));
+      GemmOperands op(c);
       const int lda = static_cast<int>(gemm_lda(c)), ldb = static_cast<int>(gemm_ldb(c));
       return time_ns([&] {
         cblas_sgemm(CblasRowMajor, c.ta ? CblasTrans : CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans,
-                    static_cast<int>(c.M), static_cast<int>(c.N), static_cast<int>(c.K), 1.f, A.data(), lda,
-                    B.data(), ldb, 0.f, C.data(), static_cast<int>(c.N));
+                    static_cast<int>(c.M), static_cast<int>(c.N), static_cast<int>(c.K), 1.f, op.A.data(), lda,
+                    op.B.data(), ldb, 0.f, op.C.data(), static_cast<int>(c.N));
       });
     });
   }
