@@ -394,13 +394,60 @@ inline void gemv_axpy_cols(i64 k, T alpha, const T* a, i64 lda, const T* x, i64 
   }
 }
 
+/// acc[0:n] (n a multiple of the vector width) += the R rows at a (lda
+/// apart) times x[0], x[incx], ...: one pass along R contiguous rows, the
+/// FMAs of each element in row order.
+template <class T, class Arch, int R>
+inline void axpy_rows(i64 n, const T* a, i64 lda, const T* x, i64 incx, T* acc) {
+  using V = Vec<T, Arch>;
+  constexpr int W = static_cast<int>(V::size);
+  V xs[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) xs[r] = V(x[r * incx]);
+  for (i64 j = 0; j < n; j += W) {
+    V s = V::load_aligned(acc + j);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) s = xsimd::fma(xs[r], V::load_unaligned(a + r * lda + j), s);
+    s.store_aligned(acc + j);
+  }
+}
+
 template <class T, class Arch>
 void gemv_axpy(i64 n, i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx, T beta, T* y) {
   using V = Vec<T, Arch>;
   constexpr int W = static_cast<int>(V::size);
   i64 j = 0;
-  for (; j + 4 * W <= n; j += 4 * W) gemv_axpy_cols<T, Arch, 4>(k, alpha, a + j, lda, x, incx, beta, y + j);
-  for (; j + W <= n; j += W) gemv_axpy_cols<T, Arch, 1>(k, alpha, a + j, lda, x, incx, beta, y + j);
+  if (static_cast<double>(n) * static_cast<double>(k) * sizeof(T) > 128.0 * 1024.0) {
+    // Past the L2-resident sizes, the accumulators of up to kCols columns
+    // live in an L1 buffer and A is read four rows at a time along its
+    // contiguous rows, which the hardware prefetchers follow. Column strips
+    // read down all k rows cross a row (often a page) per step, and with
+    // rows 4 KiB apart their lines alias in L1 and L2. Measured, rows
+    // against strips: 0.29-0.34x the time on 1x4096x1024 and 4096x1x1024
+    // (Aᵀ), 0.57x on 1x1024x1024, 0.8-0.9x on 1x256x784, 0.92-0.99x on
+    // 1x1000x1000; strips stay faster below 128 KiB (1.03-1.2x on 1x64x64
+    // .. 1x128x256).
+    constexpr i64 kCols = 512;
+    alignas(64) T acc[kCols];
+    const i64 full = n / W * W;
+    const V va(alpha), vb(beta);
+    for (; j < full; j += kCols) {
+      const i64 nb = full - j < kCols ? full - j : kCols;
+      for (i64 q = 0; q < nb; q += W) V(T(0)).store_aligned(acc + q);
+      i64 p = 0;
+      for (; p + 4 <= k; p += 4) axpy_rows<T, Arch, 4>(nb, a + p * lda + j, lda, x + p * incx, incx, acc);
+      for (; p < k; ++p) axpy_rows<T, Arch, 1>(nb, a + p * lda + j, lda, x + p * incx, incx, acc);
+      for (i64 q = 0; q < nb; q += W) {
+        V r = alpha != T(1) ? V::load_aligned(acc + q) * va : V::load_aligned(acc + q);
+        if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(y + j + q), r);
+        r.store_unaligned(y + j + q);
+      }
+    }
+    j = full;
+  } else {
+    for (; j + 4 * W <= n; j += 4 * W) gemv_axpy_cols<T, Arch, 4>(k, alpha, a + j, lda, x, incx, beta, y + j);
+    for (; j + W <= n; j += W) gemv_axpy_cols<T, Arch, 1>(k, alpha, a + j, lda, x, incx, beta, y + j);
+  }
   if (j < n) {  // last < W columns: through a padded buffer, same arithmetic
     alignas(64) T buf[W];
     T acc[W] = {};
