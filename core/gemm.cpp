@@ -114,8 +114,6 @@ constexpr int kTilesPerThread = 4;
 /// The same for matrix-vector products, which are memory-bound: below this
 /// the matrix streams from cache faster than a second thread wakes.
 constexpr double kParallelGemvFlops = 6.0e6;
-/// Column chunk of the parallel GEMV (a multiple of every vector width).
-constexpr i64 kGemvChunk = 512;
 
 template <class T>
 void scale_c(i64 M, i64 N, T beta, T* C, i64 rs_c, i64 cs_c) {
@@ -271,15 +269,20 @@ bool gemv(const GemmKernels<T>& kr, i64 M, i64 K, T alpha, const T* A, i64 rs_a,
       if (beta != T(0))
         for (i64 i = 0; i < M; ++i) yc[i] = y[i * incy];
     }
-    const i64 chunks = (M + kGemvChunk - 1) / kGemvChunk;
+    // One column chunk per thread (a multiple of every vector width): the
+    // kernel reads A along its rows, so each chunk is one pass over A; the
+    // split cannot change results (each element's FMAs keep their order).
+    const i64 per_thread = (M + get_num_threads() - 1) / get_num_threads();
+    const i64 chunk = parallel ? std::max<i64>(64, (per_thread + 63) / 64 * 64) : M;
+    const i64 chunks = (M + chunk - 1) / chunk;
     auto body = [&](i64 c) {
-      const i64 b = c * kGemvChunk, e = std::min(M, b + kGemvChunk);
+      const i64 b = c * chunk, e = std::min(M, b + chunk);
       kr.gemv_axpy(e - b, K, alpha, A + b, cs_a, x, incx, beta, yc + b);
     };
-    if (parallel && chunks > 1)
+    if (chunks > 1)
       tbb::this_task_arena::isolate([&] { detail::parallel_chunks(chunks, body); });
     else
-      for (i64 c = 0; c < chunks; ++c) body(c);
+      body(0);
     if (incy != 1)
       for (i64 i = 0; i < M; ++i) y[i * incy] = yc[i];
     return true;

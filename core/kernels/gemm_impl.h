@@ -419,15 +419,17 @@ void gemv_axpy(i64 n, i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx,
   i64 j = 0;
   if (static_cast<double>(n) * static_cast<double>(k) * sizeof(T) > 128.0 * 1024.0) {
     // Past the L2-resident sizes, the accumulators of up to kCols columns
-    // live in an L1 buffer and A is read four rows at a time along its
-    // contiguous rows, which the hardware prefetchers follow. Column strips
-    // read down all k rows cross a row (often a page) per step, and with
-    // rows 4 KiB apart their lines alias in L1 and L2. Measured, rows
-    // against strips: 0.29-0.34x the time on 1x4096x1024 and 4096x1x1024
-    // (Aᵀ), 0.57x on 1x1024x1024, 0.8-0.9x on 1x256x784, 0.92-0.99x on
-    // 1x1000x1000; strips stay faster below 128 KiB (1.03-1.2x on 1x64x64
-    // .. 1x128x256).
-    constexpr i64 kCols = 512;
+    // (16 KiB) live in an L1 buffer and A is read four rows at a time along
+    // its contiguous rows, which the hardware prefetchers follow. Column
+    // strips read down all k rows cross a row (often a page) per step, and
+    // with rows 4 KiB apart their lines alias in L1 and L2. Measured, rows
+    // in 512-column blocks against strips: 0.29-0.34x the time on
+    // 1x4096x1024 and 4096x1x1024 (Aᵀ), 0.57x on 1x1024x1024, 0.8-0.9x on
+    // 1x256x784, 0.92-0.99x on 1x1000x1000; strips stay faster below 128 KiB
+    // (1.03-1.2x on 1x64x64 .. 1x128x256). Blocks of 2048 columns against
+    // 512: 0.6-0.84x on 1x1024x1024 .. 1x2048x2048; of 4096 against 2048:
+    // 0.6-0.72x on 1x4096x1024, 1x4096x4096, 1x3000x1000.
+    constexpr i64 kCols = 16384 / static_cast<i64>(sizeof(T));
     alignas(64) T acc[kCols];
     const i64 full = n / W * W;
     const V va(alpha), vb(beta);
