@@ -142,11 +142,11 @@ struct Operand {
 ///   more apart, the panel's lines share a few L2 sets and the prefetchers
 ///   stop at every page: 0.4-0.8 (M=24, K=1024, N=1024..4096 floats).
 /// - M <= 4*MR, rows not aligned (each panel row spans two lines; malloc's
-///   large blocks sit 16 bytes past a line): 1.0-1.6 with rows under 4 KiB
+///   large blocks sit 16 bytes past a line): 0.94-1.5 with rows under 4 KiB
 ///   apart and B at most 4 MiB; 0.5-0.9 otherwise.
-/// - M <= 128, aligned rows of at most 512 bytes: 1.02-1.06 (64^3, 96^3,
-///   128x128x256, 64x128x512); 0.88 unaligned (128x128x256), 0.85 with
-///   wider rows (128x512x512).
+/// - M <= 128, aligned rows of at most 512 bytes, B at most 4 MiB:
+///   1.02-1.06 (64^3, 96^3, 128x128x256, 64x128x512); 0.88 unaligned
+///   (128x128x256), 0.85 with wider rows (128x512x512).
 bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i64 bytes) {
   if (cs_b != 1) return false;
   constexpr double MiB = 1024.0 * 1024.0;
