@@ -250,8 +250,11 @@ TEST(Gemm, TallSkinnyAndVectors) {
       check_gemm<double>({1, 33, 1000, ta, tb, 0, 1}, 1.0, 0.0, 45);
       check_gemm<double>({33, 1, 1000, ta, tb, 0, 1}, 1.0, 1.0, 46);
       check_gemm<float>({1, 1, 1000, ta, tb, 0, 1}, 1.f, 0.f, 47);     // dot
-      // Past 128 KiB the axpy form reads A by rows: chunk and vector tails, k % 4 = 3.
+      // Past 128 KiB the axpy form reads A by rows (16 KiB of a row per pass):
+      // a vector tail with k % 4 = 3, then a second pass and a tail.
       check_gemm<float>({1, 1030, 203, ta, tb, 0, 1}, 0.5f, 1.f, 56);
+      check_gemm<float>({1, 4203, 40, ta, tb, 0, 1}, 1.f, 0.5f, 59);
+      check_gemm<double>({1, 2101, 40, ta, tb, 0, 1}, 1.0, 0.0, 55);
       check_gemm<float>({1027, 1, 300, ta, tb, 0, 1}, 1.f, 0.f, 57);
       check_gemm<double>({1, 301, 130, ta, tb, 0, 1}, 1.0, 0.5, 58);
       check_gemm<float>({128, 10, 128, ta, tb, 0, 1}, 1.f, 0.f, 48);   // MLP output layer
