@@ -255,6 +255,12 @@ TEST(Gemm, TallSkinnyAndVectors) {
       check_gemm<float>({1, 1030, 203, ta, tb, 0, 1}, 0.5f, 1.f, 56);
       check_gemm<float>({1, 4203, 40, ta, tb, 0, 1}, 1.f, 0.5f, 59);
       check_gemm<double>({1, 2101, 40, ta, tb, 0, 1}, 1.0, 0.0, 55);
+      {
+        // From 16 MiB the dot form takes eight rows at a time (then four,
+        // then one); one thread, so that no split takes it under 16 MiB.
+        ThreadsGuard one(1);
+        check_gemm<float>({4101, 1, 1030, ta, tb, 0, 1}, 1.f, 0.5f, 54);
+      }
       check_gemm<float>({1027, 1, 300, ta, tb, 0, 1}, 1.f, 0.f, 57);
       check_gemm<double>({1, 301, 130, ta, tb, 0, 1}, 1.0, 0.5, 58);
       check_gemm<float>({128, 10, 128, ta, tb, 0, 1}, 1.f, 0.f, 48);   // MLP output layer

@@ -368,6 +368,14 @@ inline void gemv_dot_rows(i64 k, T alpha, const T* a, i64 lda, const T* x, T bet
 template <class T, class Arch>
 void gemv_dot(i64 m, i64 k, T alpha, const T* a, i64 lda, const T* x, T beta, T* y, i64 incy) {
   i64 i = 0;
+  // From 16 MiB, A streams from memory: eight rows at a time keep more
+  // streams in flight (0.73-0.91x the time of four on 4096x1024, 2048x2048,
+  // 8192x512, 1024x4096); up to 12 MiB, still in L3, four were faster (8
+  // rows: 1.05-1.19x on 1024x1024 .. 3000x1000). Each row's arithmetic is
+  // the same either way.
+  if (static_cast<double>(m) * static_cast<double>(k) * sizeof(T) >= 16.0 * 1024.0 * 1024.0)
+    for (; i + 8 <= m; i += 8)
+      gemv_dot_rows<T, Arch, 8>(k, alpha, a + i * lda, lda, x, beta, y + i * incy, incy);
   for (; i + 4 <= m; i += 4)
     gemv_dot_rows<T, Arch, 4>(k, alpha, a + i * lda, lda, x, beta, y + i * incy, incy);
   for (; i < m; ++i) gemv_dot_rows<T, Arch, 1>(k, alpha, a + i * lda, lda, x, beta, y + i * incy, incy);
