@@ -125,11 +125,6 @@ void scale_c(i64 M, i64 N, T beta, T* C, i64 rs_c, i64 cs_c) {
     }
 }
 
-struct Operand {
-  const void* p;
-  i64 rs, cs;
-};
-
 /// Whether the micro-kernels read B (K x N, rows rs_b elements of `bytes`
 /// apart) in place instead of packing it. Packing costs a pass over B, paid
 /// back by the row tiles (MR rows each) that reuse each packed panel; in
