@@ -168,7 +168,7 @@ TEST(Gemm, AroundRegisterBlocks) {
 }
 
 TEST(Gemm, AroundCacheBlocks) {
-  // kc in {192, 256, 384}, mc in {72, 84, 144, 168}: a few shapes straddling them.
+  // kc in {192, 256, 384, 512}, mc in {72, 84, 144, 168}: a few shapes straddling them.
   for_each_isa([] {
     for (i64 K : {191, 193, 255, 257, 383, 385, 513, 769})
       check_gemm<float>({9, 35, K, false, false, 0, 1}, 1.f, 0.5f, 10 + static_cast<unsigned>(K));
@@ -180,6 +180,14 @@ TEST(Gemm, AroundCacheBlocks) {
     check_gemm<float>({145, 1030, 300, false, false, 0, 1}, 1.f, 0.5f, 22);
     check_gemm<float>({73, 40, 50, true, false, 1000, 1}, 1.f, 0.f, 23);
     check_gemm<double>({75, 520, 30, false, true, 0, 1}, 1.0, 1.0, 24);
+    // Packed B whose kc_narrow x N block fits in 2 MiB takes K blocks of
+    // kc_narrow (512 on AVX2): K around one, two and three such blocks; N on
+    // each side of the 2 MiB limit (1024 floats, 512 doubles).
+    for (i64 K : {511, 513, 1025})
+      check_gemm<float>({40, 1024, K, false, true, 0, 1}, 1.f, 0.5f, 25 + static_cast<unsigned>(K));
+    check_gemm<float>({40, 1025, 600, false, true, 0, 1}, 1.f, 0.5f, 26);
+    check_gemm<double>({30, 512, 600, false, true, 0, 1}, 1.0, 1.0, 27);
+    check_gemm<double>({30, 513, 600, false, true, 0, 1}, 1.0, 1.0, 28);
     // Wide N: past nc (4080/4064 floats, 2040/2032 doubles) and the A-packing threshold.
     check_gemm<float>({13, 4097, 5, false, false, 0, 1}, 1.f, 0.f, 30);
     check_gemm<double>({7, 2049, 3, false, true, 0, 1}, 1.0, 1.0, 31);

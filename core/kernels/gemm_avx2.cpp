@@ -8,8 +8,8 @@
 namespace lamina::detail {
 namespace {
 using Arch = xsimd::fma3<xsimd::avx2>;
-constexpr GemmKernels<float> kF32 = make_gemm_kernels<float, Arch, 6, 2>(144, 256, 4080);
-constexpr GemmKernels<double> kF64 = make_gemm_kernels<double, Arch, 6, 2>(72, 256, 2040);
+constexpr GemmKernels<float> kF32 = make_gemm_kernels<float, Arch, 6, 2>(144, 256, 4080, 512);
+constexpr GemmKernels<double> kF64 = make_gemm_kernels<double, Arch, 6, 2>(72, 256, 2040, 512);
 }  // namespace
 
 const GemmKernels<float>* gemm_kernels_f32_avx2() { return &kF32; }

@@ -479,7 +479,7 @@ void gemv_axpy(i64 n, i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx,
 // ---------------------------------------------------------------------------
 
 template <class T, class Arch, int MR, int NV>
-constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc) {
+constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc, int kc_narrow = 0) {
   constexpr int W = static_cast<int>(Vec<T, Arch>::size);
   return GemmKernels<T>{MR,
                         NV * W,
@@ -487,6 +487,7 @@ constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc) {
                         mc,
                         kc,
                         nc,
+                        kc_narrow,
                         &tile<T, Arch, MR, NV>,
                         &pack_b<T, Arch, NV * W>,
                         &pack_a<T, Arch, MR>,
