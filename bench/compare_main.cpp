@@ -20,6 +20,9 @@
 // the one least disturbed, and both sides get the same rule. Cases whose
 // first round takes more than kLongRoundSeconds (whole training epochs,
 // which time a fixed number of runs) get one round only.
+//
+// The log (stderr) starts and ends with machine_probe(): one core's FMA rate
+// and its L2 and L3 read rates at that moment, the weather of the run.
 
 #include <chrono>
 #include <cmath>
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "compare_registry.h"
+#include "machine_probe.h"
 #include "lamina/core/isa.h"
 #include "lamina/core/threading.h"
 
@@ -116,6 +120,7 @@ void print_context(const std::vector<int>& threads) {
   }
   lamina::bench::note("threads " + ts + ", lamina ISA " + std::string(lamina::isa_name(lamina::current_isa())) +
                       ", peers:" + (peers.empty() ? std::string(" none") : peers) + ", loadavg " + load);
+  lamina::bench::note("at start, " + lamina::bench::machine_probe());
 }
 
 constexpr double kLongRoundSeconds = 5.0;
@@ -237,5 +242,6 @@ int main(int argc, char** argv) {
       settle();
     }
   }
+  lamina::bench::note("at end, " + lamina::bench::machine_probe());
   return 0;
 }

@@ -8,15 +8,12 @@
 //
 // The work is 2*M*N*K flops per matrix product (mlp/step: the three forward
 // products, the three weight gradients and the input gradients of layers 2
-// and 3), done as 12 independent chains of 256-bit FMAs held in registers
-// (more chains than FMA latency x FMA ports on current x86 cores, so the
-// FMA units never wait). At 2 threads the work is split in halves over
+// and 3), done by fma_chains (machine_probe.h): FMAs on registers only. At 2 threads the work is split in halves over
 // oneTBB, the pool lamina itself uses, so the row pays the same thread
 // wake-up lamina pays. Registered only on CPUs with AVX2+FMA and without
 // AVX-512 (there lamina's kernels would use 512-bit FMAs and this floor would
 // be too high by up to two).
 
-#include <immintrin.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
@@ -26,31 +23,17 @@
 
 #include "../compare_registry.h"
 #include "../gemm_cases.h"
+#include "../machine_probe.h"
 
 namespace lamina::bench {
 namespace {
 
-constexpr int kChains = 12;
-constexpr double kFlopsPerIteration = kChains * 8 * 2;  // 12 FMAs on 8 floats
-volatile float g_scale = 0.999999f, g_offset = 1e-6f, g_sink = 0;
-
-__attribute__((target("avx2,fma"))) float fma_chains(std::int64_t iterations) {
-  const __m256 scale = _mm256_set1_ps(g_scale), offset = _mm256_set1_ps(g_offset);
-  __m256 acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(static_cast<float>(c));
-  for (std::int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], scale, offset);
-  }
-  __m256 total = acc[0];
-  for (int c = 1; c < kChains; ++c) total = _mm256_add_ps(total, acc[c]);
-  return _mm256_cvtss_f32(total);
-}
+volatile float g_sink = 0;
 
 /// Nanoseconds per call of `flops` of FMA work on `threads` threads (1 or 2).
 double time_peak(double flops, int threads) {
   const auto parts = threads < 2 ? 1 : 2;
-  const auto iterations = static_cast<std::int64_t>(flops / kFlopsPerIteration / parts + 0.5);
+  const auto iterations = static_cast<std::int64_t>(flops / kFmaChainFlops / parts + 0.5);
   return time_ns([&] {
     if (parts == 1) {
       g_sink = fma_chains(iterations);
