@@ -129,8 +129,9 @@ void scale_c(i64 M, i64 N, T beta, T* C, i64 rs_c, i64 cs_c) {
 /// apart) in place instead of packing it. Packing costs a pass over B, paid
 /// back by the row tiles (MR rows each) that reuse each packed panel; in
 /// place, a panel row is NR contiguous elements of a B row. Measured on the
-/// 2-core Zen 4 VM, one thread, both plans alternating in one process
-/// (medians of 15-31 rounds), packed time / in-place time:
+/// 2-core EPYC VM (Zen 3: family 25, model 1), one thread, both plans
+/// alternating in one process (medians of 15-31 rounds), packed time /
+/// in-place time:
 /// - M <= 4*MR, B rows 64-byte aligned (lamina's tensors): 1.1-2x while B
 ///   is at most 1.5 MiB, or 4 MiB with rows under 4 KiB apart; with one or
 ///   two row tiles (M <= 2*MR) up to 6 MiB. Past that, with rows a page or
@@ -330,7 +331,8 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   plan.direct_b = read_b_in_place(M, K, B, rs_b, cs_b, MR, static_cast<i64>(sizeof(T)));
   // With C's rows a page or more apart, each row of an A block's strip of C
   // takes its own TLB entry, and the strip is swept once per B panel: keep
-  // it to 72 rows (the entries of Zen 4's L1 data TLB). Against 144-row
+  // it to 72 rows, about as many as an L1 data TLB holds (64 entries on this
+  // VM's Zen 3, 72 on Zen 4; 60 or 66 rows were not tried). Against 144-row
   // blocks, on 4 KiB pages: 0.89-0.97x the time on 2048^3, 0.97-0.98x on
   // 1536^3, 0.98-1.0x on 1024^3 (1 and 2 threads); no change on 2 MiB pages
   // or on the MLP shapes.
