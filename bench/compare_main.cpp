@@ -21,8 +21,9 @@
 // first round takes more than kLongRoundSeconds (whole training epochs,
 // which time a fixed number of runs) get one round only.
 //
-// The log (stderr) starts and ends with machine_probe(): one core's FMA rate
-// and its L2 and L3 read rates at that moment, the weather of the run.
+// The log (stderr) starts and ends with machine_probe(): the FMA rate of one
+// core and of two threads, and one core's L2 and L3 read rates at that
+// moment, the weather of the run.
 
 #include <chrono>
 #include <cmath>

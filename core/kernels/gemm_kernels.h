@@ -21,8 +21,8 @@ struct GemmKernels {
   int nr;         ///< columns of the register block (a multiple of simd)
   int simd;       ///< elements per vector
   int mc, kc, nc; ///< cache blocking: A block mc x kc (L2), B block kc x nc (L3), B panel kc x nr (L1)
-  /// Longer K blocks for a packed B block that stays within 2 MiB (kc_narrow x n
-  /// elements), or 0 to always use kc: see gemm.cpp's plan.
+  /// Longer K blocks when B is packed and kc_narrow of its rows (all N
+  /// columns) stay within 2 MiB, or 0 to always use kc: see gemm.cpp's plan.
   int kc_narrow;
 
   /// C[0:m, 0:n] = alpha * A[0:m, 0:k] * B[0:k, 0:n] + beta * C (beta == 0: C not read).
