@@ -10,9 +10,9 @@
 // products, the three weight gradients and the input gradients of layers 2
 // and 3), done by fma_chains (machine_probe.h): FMAs on registers only. At
 // 2 threads the work is split in halves over oneTBB, the pool lamina itself
-// uses, so the row pays the same thread wake-up lamina pays. Registered only on CPUs with AVX2+FMA and without
-// AVX-512 (there lamina's kernels would use 512-bit FMAs and this floor would
-// be too high by up to two).
+// uses, so the row pays the same thread wake-up lamina pays. Registered only
+// on CPUs with AVX2+FMA and without AVX-512 (there lamina's kernels would use
+// 512-bit FMAs and this floor would be too high by up to two).
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
