@@ -6,7 +6,7 @@
 //   jc (nc columns of B, L3) -> pc (kc, K never split across threads)
 //     -> pack B block kc x nc (or read it in place for small M)
 //     -> ic (mc rows of A, L2) -> pack A block (or read it in place)
-//       -> jr (nr-wide B panel, L1) -> ir (mr rows) -> micro-kernel.
+//       -> jr (nr-wide B panel, L1) -> panel kernel: ir (mr rows) -> micro-kernel.
 // Every element of C sees the same arithmetic whatever the tiling, so the
 // split of M and N among threads cannot change results.
 
@@ -218,23 +218,8 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
             bptr = Bp + jr;
             ldb = rs_b;
           }
-          if (plan.pack_a) {
-            for (i64 ir = 0; ir < mb; ir += MR) {
-              const int mm = static_cast<int>(std::min<i64>(MR, mb - ir));
-              kr.tile(mm, nn, kb, buf_a + (ir / MR) * kb * MR, 1, MR, true, bptr, ldb,
-                      Cp + ir * rs_c + jr * cs_c, rs_c, cs_c, alpha, beta_k);
-            }
-          } else {
-            for (i64 ir = 0; ir < mb;) {
-              // Split a last remainder of between MR and 2*MR rows evenly, so
-              // no tile has very few rows (few accumulators stall on latency).
-              const i64 rem = mb - ir;
-              const int mm = static_cast<int>(rem <= MR ? rem : rem < 2 * MR ? (rem + 1) / 2 : MR);
-              kr.tile(mm, nn, kb, Ap + ir * rs_a, rs_a, cs_a, false, bptr, ldb,
-                      Cp + ir * rs_c + jr * cs_c, rs_c, cs_c, alpha, beta_k);
-              ir += mm;
-            }
-          }
+          kr.panel(mb, nn, kb, plan.pack_a ? buf_a : Ap, rs_a, cs_a, plan.pack_a, bptr, ldb, Cp + jr * cs_c, rs_c,
+                   cs_c, alpha, beta_k);
         }
       }
     }

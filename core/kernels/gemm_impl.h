@@ -115,64 +115,16 @@ inline void store_first(float* p, __m256 x) {
 // ---------------------------------------------------------------------------
 // Micro-kernel variants.
 
-/// The M x (NV*W) tile, m == M rows exactly, n <= NV*W columns.
-/// PACKED_MR > 0: A is packed with rows stride 1 and k stride PACKED_MR.
-template <class T, class Arch, int M, int NV, int PACKED_MR>
-void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 ldb, T* c,
-                  i64 rs_c, i64 cs_c, T alpha, T beta) {
+/// The store of tile_variant's accumulators when C's tile is not NV full
+/// vectors of contiguous rows: the same vector arithmetic, then plain or
+/// scalar stores of the n valid columns.
+template <class T, class Arch, int M, int NV>
+inline void store_tile_fringe(const Vec<T, Arch> (&acc)[M][NV], int n, T* c, i64 rs_c, i64 cs_c, T alpha,
+                              T beta) {
   using V = Vec<T, Arch>;
   constexpr int W = static_cast<int>(V::size);
-  if constexpr (PACKED_MR > 0) {
-    rs_a = 1;
-    cs_a = PACKED_MR;
-  }
-  V acc[M][NV];
-#pragma GCC unroll 32
-  for (int i = 0; i < M; ++i)
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[i][v] = V(T(0));
-
-  // Bring the C tile towards L1 while the k loop runs (its rows are far apart
-  // in large matrices, and the stores at the end would otherwise stall).
-  if (cs_c == 1) {
-#pragma GCC unroll 32
-    for (int i = 0; i < M; ++i) {
-      __builtin_prefetch(c + i * rs_c, 1);
-      __builtin_prefetch(c + i * rs_c + NV * W - 1, 1);
-    }
-  }
-  const T* ap = a;
-  const T* bp = b;
-#pragma GCC unroll 2
-  for (i64 p = 0; p < k; ++p) {
-    V bv[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(bp + v * W);
-#pragma GCC unroll 32
-    for (int i = 0; i < M; ++i) {
-      const V ai(ap[i * rs_a]);
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
-    }
-    ap += cs_a;
-    bp += ldb;
-  }
-
   const V va(alpha), vb(beta);
   const bool scale = alpha != T(1);
-  if (n == NV * W && cs_c == 1) {
-#pragma GCC unroll 32
-    for (int i = 0; i < M; ++i) {
-      T* cp = c + i * rs_c;
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) {
-        V r = scale ? acc[i][v] * va : acc[i][v];
-        if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(cp + v * W), r);
-        r.store_unaligned(cp + v * W);
-      }
-    }
-    return;
-  }
 #if defined(__AVX2__)
   if constexpr (sizeof(T) == 4 && W == 8 && M <= 8) {
     if (rs_c == 1) {
@@ -215,6 +167,72 @@ void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 
   }
 }
 
+/// STORE: kAnyStore handles every n and C stride; kRowStore only n == NV*W
+/// with cs_c == 1 (the common full tile), which leaves the compiler no
+/// fringe code to keep registers for.
+enum TileStore { kAnyStore, kRowStore };
+
+/// The M x (NV*W) tile, m == M rows exactly, n <= NV*W columns.
+/// PACKED_MR > 0: A is packed with rows stride 1 and k stride PACKED_MR.
+template <class T, class Arch, int M, int NV, int PACKED_MR, int STORE = kAnyStore>
+[[gnu::always_inline]] inline void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 ldb, T* c,
+                         i64 rs_c, i64 cs_c, T alpha, T beta) {
+  using V = Vec<T, Arch>;
+  constexpr int W = static_cast<int>(V::size);
+  if constexpr (PACKED_MR > 0) {
+    rs_a = 1;
+    cs_a = PACKED_MR;
+  }
+  V acc[M][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[i][v] = V(T(0));
+
+  // Bring the C tile towards L1 while the k loop runs (its rows are far apart
+  // in large matrices, and the stores at the end would otherwise stall).
+  if (cs_c == 1) {
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      __builtin_prefetch(c + i * rs_c, 1);
+      __builtin_prefetch(c + i * rs_c + NV * W - 1, 1);
+    }
+  }
+  const T* ap = a;
+  const T* bp = b;
+#pragma GCC unroll 2
+  for (i64 p = 0; p < k; ++p) {
+    V bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(bp + v * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      const V ai(ap[i * rs_a]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
+    }
+    ap += cs_a;
+    bp += ldb;
+  }
+
+  const V va(alpha), vb(beta);
+  const bool scale = alpha != T(1);
+  if (STORE == kRowStore || (n == NV * W && cs_c == 1)) {
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      T* cp = c + i * rs_c;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        V r = scale ? acc[i][v] * va : acc[i][v];
+        if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(cp + v * W), r);
+        r.store_unaligned(cp + v * W);
+      }
+    }
+    return;
+  }
+  if constexpr (STORE == kAnyStore) store_tile_fringe<T, Arch, M, NV>(acc, n, c, rs_c, cs_c, alpha, beta);
+}
+
 template <class T>
 using TileFn = void (*)(int, i64, const T*, i64, i64, const T*, i64, T*, i64, i64, T, T);
 
@@ -237,13 +255,74 @@ struct TileTable {
 template <class T, class Arch, int MR, int NV>
 constexpr TileTable<T, Arch, MR, NV> kTileTable{};
 
+/// `tiles` MR-row tiles down one B panel (A and C advanced by a_step and
+/// c_step per tile), through one variant called directly: the loop keeps
+/// its invariants in registers and pays no call per tile.
+template <class T, class Arch, int MR, int NV, int PACKED_MR, int STORE>
+void full_tiles(i64 tiles, int n, i64 k, const T* a, i64 a_step, i64 rs_a, i64 cs_a, const T* b, i64 ldb, T* c,
+                i64 c_step, i64 rs_c, i64 cs_c, T alpha, T beta) {
+  for (i64 t = 0; t < tiles; ++t)
+    tile_variant<T, Arch, MR, NV, PACKED_MR, STORE>(n, k, a + t * a_step, rs_a, cs_a, b, ldb, c + t * c_step, rs_c,
+                                                    cs_c, alpha, beta);
+}
+
+template <class T>
+using FullTilesFn = void (*)(i64, int, i64, const T*, i64, i64, i64, const T*, i64, T*, i64, i64, i64, T, T);
+
+/// full_tiles instances indexed [packed][vectors-1] (any store) and
+/// [packed] (full-width rows of C).
 template <class T, class Arch, int MR, int NV>
-void tile(int m, int n, i64 k, const T* a, i64 rs_a, i64 cs_a, bool a_packed, const T* b, i64 ldb,
-          T* c, i64 rs_c, i64 cs_c, T alpha, T beta) {
+struct FullTilesTable {
+  FullTilesFn<T> any[2][NV];
+  FullTilesFn<T> rows[2];
+  constexpr FullTilesTable() : any{}, rows{} {
+    rows[0] = &full_tiles<T, Arch, MR, NV, 0, kRowStore>;
+    rows[1] = &full_tiles<T, Arch, MR, NV, MR, kRowStore>;
+    fill<1>();
+  }
+  template <int V>
+  constexpr void fill() {
+    if constexpr (V <= NV) {
+      any[0][V - 1] = &full_tiles<T, Arch, MR, V, 0, kAnyStore>;
+      any[1][V - 1] = &full_tiles<T, Arch, MR, V, MR, kAnyStore>;
+      fill<V + 1>();
+    }
+  }
+};
+
+template <class T, class Arch, int MR, int NV>
+constexpr FullTilesTable<T, Arch, MR, NV> kFullTilesTable{};
+
+/// C[0:m, 0:n] for one B panel (n <= NV*W) and m rows of A: packed A in
+/// panels of MR rows (k*MR elements each; the last panel holds the m % MR
+/// remaining rows), or A in place, where a last remainder of between MR and
+/// 2*MR rows is split into two near-equal tiles (few rows leave too few
+/// accumulators to hide the FMA latency).
+template <class T, class Arch, int MR, int NV>
+void panel(i64 m, int n, i64 k, const T* a, i64 rs_a, i64 cs_a, bool a_packed, const T* b, i64 ldb, T* c,
+           i64 rs_c, i64 cs_c, T alpha, T beta) {
   constexpr int W = static_cast<int>(Vec<T, Arch>::size);
   const int nv = (n + W - 1) / W;
-  kTileTable<T, Arch, MR, NV>.fn[a_packed ? 1 : 0][m - 1][nv - 1](n, k, a, rs_a, cs_a, b, ldb, c,
-                                                                  rs_c, cs_c, alpha, beta);
+  i64 full = m / MR;
+  if (!a_packed && full > 0 && m % MR != 0) --full;
+  const i64 a_step = a_packed ? k * MR : MR * rs_a, c_step = MR * rs_c;
+  const int packed = a_packed ? 1 : 0;
+  if (full > 0) {
+    const auto& table = kFullTilesTable<T, Arch, MR, NV>;
+    const FullTilesFn<T> fn = n == NV * W && cs_c == 1 ? table.rows[packed] : table.any[packed][nv - 1];
+    fn(full, n, k, a, a_step, rs_a, cs_a, b, ldb, c, c_step, rs_c, cs_c, alpha, beta);
+  }
+  i64 i = full * MR;
+  a += full * a_step;
+  c += full * c_step;
+  while (i < m) {
+    const i64 rem = m - i;
+    const int mm = static_cast<int>(rem <= MR ? rem : (rem + 1) / 2);
+    kTileTable<T, Arch, MR, NV>.fn[packed][mm - 1][nv - 1](n, k, a, rs_a, cs_a, b, ldb, c, rs_c, cs_c, alpha, beta);
+    i += mm;
+    a += a_packed ? a_step : mm * rs_a;
+    c += mm * rs_c;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -488,7 +567,7 @@ constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc, int kc_narrow
                         kc,
                         nc,
                         kc_narrow,
-                        &tile<T, Arch, MR, NV>,
+                        &panel<T, Arch, MR, NV>,
                         &pack_b<T, Arch, NV * W>,
                         &pack_a<T, Arch, MR>,
                         &gemv_dot<T, Arch>,

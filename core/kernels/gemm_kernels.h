@@ -25,13 +25,15 @@ struct GemmKernels {
   /// columns) stay within 2 MiB, or 0 to always use kc: see gemm.cpp's plan.
   int kc_narrow;
 
-  /// C[0:m, 0:n] = alpha * A[0:m, 0:k] * B[0:k, 0:n] + beta * C (beta == 0: C not read).
-  /// m <= mr, n <= nr. A is either packed (a_packed: rs 1, cs mr) or read in place
+  /// C[0:m, 0:n] = alpha * A[0:m, 0:k] * B[0:k, 0:n] + beta * C (beta == 0: C not
+  /// read) for one B panel, n <= nr, and any m: the micro-kernel down all of
+  /// the panel's row tiles in one call. A is either packed (a_packed: panels of
+  /// mr rows, k*mr elements apart, rs 1 and cs mr within one) or read in place
   /// with (rs_a, cs_a). B rows are b + k*ldb with unit stride along n; at least
   /// roundup(n, simd) readable elements per row (packed panels are padded).
-  void (*tile)(int m, int n, std::int64_t k, const T* a, std::int64_t rs_a, std::int64_t cs_a,
-               bool a_packed, const T* b, std::int64_t ldb, T* c, std::int64_t rs_c,
-               std::int64_t cs_c, T alpha, T beta);
+  void (*panel)(std::int64_t m, int n, std::int64_t k, const T* a, std::int64_t rs_a, std::int64_t cs_a,
+                bool a_packed, const T* b, std::int64_t ldb, T* c, std::int64_t rs_c, std::int64_t cs_c,
+                T alpha, T beta);
 
   /// Packs B[0:k, 0:n] into ceil(n/nr) panels of k*nr elements (dst 64-byte aligned).
   void (*pack_b)(std::int64_t k, std::int64_t n, const T* b, std::int64_t rs_b,
