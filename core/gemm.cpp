@@ -98,9 +98,12 @@ int force_dynamic() {
 }
 
 /// Work (2*M*N*K) below which a call runs on the calling thread only. Waking
-/// the second thread costs ~1-2 us here; from ~3e5 flops (128x128x10, 64^3:
-/// 6.3 us on one thread, 4.6-4.8 us on two) splitting pays.
-constexpr double kParallelFlops = 3.0e5;
+/// the second thread costs ~1-2 us here. With one call per panel (kr.panel)
+/// one thread got faster on small products, and two threads against one,
+/// alternated in one process (15-21 rounds), took 1.0-1.8x the time on
+/// 3.3e5-3.9e5 flops (128x128x10, 128x10x128, 56^3, 64x64x48, 97x61x33)
+/// and 0.66-0.87x from 5.2e5 (64^3, 128x128x16, 128x20x128, 128x10x256).
+constexpr double kParallelFlops = 4.5e5;
 /// Work from which the macro-tiles are several per thread (kTilesPerThread)
 /// and go to whichever thread is free. One fixed tile per thread makes a
 /// call as slow as its slowest core, and a call this long (sq2048: ~100 ms
