@@ -6,7 +6,9 @@
 //   jc (nc columns of B, L3) -> pc (kc, K never split across threads)
 //     -> pack B block kc x nc (or read it in place for small M)
 //     -> ic (mc rows of A, L2) -> pack A block (or read it in place)
-//       -> jr (nr-wide B panel, L1) -> panel kernel: ir (mr rows) -> micro-kernel.
+//       -> jr (nr-wide B panel, L1; with one A block, column-read B is
+//          packed here, one panel at a time)
+//         -> panel kernel (one call per panel): ir (mr rows) -> micro-kernel.
 // Every element of C sees the same arithmetic whatever the tiling, so the
 // split of M and N among threads cannot change results.
 
