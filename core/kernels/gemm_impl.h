@@ -175,8 +175,8 @@ enum TileStore { kAnyStore, kRowStore };
 /// The M x (NV*W) tile, m == M rows exactly, n <= NV*W columns.
 /// PACKED_MR > 0: A is packed with rows stride 1 and k stride PACKED_MR.
 template <class T, class Arch, int M, int NV, int PACKED_MR, int STORE = kAnyStore>
-[[gnu::always_inline]] inline void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 ldb, T* c,
-                         i64 rs_c, i64 cs_c, T alpha, T beta) {
+[[gnu::always_inline]] inline void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 ldb,
+                                                T* c, i64 rs_c, i64 cs_c, T alpha, T beta) {
   using V = Vec<T, Arch>;
   constexpr int W = static_cast<int>(V::size);
   if constexpr (PACKED_MR > 0) {
