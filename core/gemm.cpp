@@ -340,10 +340,11 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   // With C's rows a page or more apart, each row of an A block's strip of C
   // takes its own TLB entry, and the strip is swept once per B panel: keep
   // it to 72 rows, about as many as an L1 data TLB holds (64 entries on this
-  // VM's Zen 3, 72 on Zen 4; 60 or 66 rows were not tried). Against 144-row
-  // blocks, on 4 KiB pages: 0.89-0.97x the time on 2048^3, 0.97-0.98x on
-  // 1536^3, 0.98-1.0x on 1024^3 (1 and 2 threads); no change on 2 MiB pages
-  // or on the MLP shapes.
+  // VM's Zen 3, 72 on Zen 4). Against 144-row blocks, on 4 KiB pages:
+  // 0.89-0.97x the time on 2048^3, 0.97-0.98x on 1536^3, 0.98-1.0x on
+  // 1024^3 (1 and 2 threads); no change on 2 MiB pages or on the MLP
+  // shapes. 36, 48 or 60 rows against 72 showed no consistent sign
+  // (0.97-0.99x on 2048^3; 48 rows 0.99x on 1024^3, 1.04x on 1536^3).
   plan.mc = kr.mc;
   if (cs_c == 1 && rs_c * static_cast<i64>(sizeof(T)) >= 4096) plan.mc = std::min<i64>(kr.mc, 72 / MR * MR);
   if (const int f = force_pack_a(); f >= 0) plan.pack_a = f == 1 || !a_unit;
