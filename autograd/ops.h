@@ -4,8 +4,10 @@
 /// GradientTape on this thread tracks an input, records its backward. Outside
 /// any tape they cost what the raw kernels cost.
 ///
-/// Note: the view methods of Tensor (t.reshape(), t.transpose(), ...) are raw
-/// and never recorded; inside a tape use the free functions below.
+/// Note: the view and copy methods of Tensor (t.reshape(), t.transpose(),
+/// t.contiguous(), t.clone(), t.to(), ...) are raw and never recorded: a
+/// gradient does not flow through them. Inside a tape use the free functions
+/// below (reshape(), transpose(), cast(), ...).
 ///
 /// Shapes, dtypes and errors are those of the core ops (core/ops/*.h).
 
@@ -60,6 +62,8 @@ Tensor sub(const Tensor& a, double b);
 Tensor mul(const Tensor& a, double b);
 Tensor div(const Tensor& a, double b);
 Tensor pow(const Tensor& a, double b);
+Tensor maximum(const Tensor& a, double b);
+Tensor minimum(const Tensor& a, double b);
 /// cond ? a : b (cond is bool and not differentiated).
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 

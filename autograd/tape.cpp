@@ -29,7 +29,10 @@ struct GradientTape::Impl {
   std::uint64_t serial = g_next_tape.fetch_add(1);
   bool persistent = false;
   bool used = false;
-  bool paused = false;  // while computing its own gradient
+  // Records nothing: while computing its own gradient, and for good once a
+  // non-persistent tape has answered its one gradient() call (TensorFlow
+  // stops such a tape at that call too).
+  bool paused = false;
   std::vector<Node> nodes;
 
   bool tracks(const detail::AutogradMeta* m) const {
@@ -37,7 +40,7 @@ struct GradientTape::Impl {
     if (m->is_variable && m->trainable.load(std::memory_order_relaxed)) return true;
     for (int i = 0; i < m->tape_count; ++i)
       if (m->tapes[i] == serial) return true;
-    return false;
+    return std::find(m->more_tapes.begin(), m->more_tapes.end(), serial) != m->more_tapes.end();
   }
 };
 
@@ -53,19 +56,29 @@ ThreadState& thread_state() {
   return s;
 }
 
-// Marks `t` as tracked by tape `serial`, dropping serials of dead tapes.
+// Marks `t` as tracked by tape `serial`. Serials of tapes no longer alive on
+// this thread are dropped first; when more tapes than the inline slots are
+// alive at once (deep nesting), the rest go to the overflow list, so no live
+// tape ever stops tracking a tensor.
 void add_tape(detail::AutogradMeta& m, std::uint64_t serial) {
   for (int i = 0; i < m.tape_count; ++i)
     if (m.tapes[i] == serial) return;
+  if (std::find(m.more_tapes.begin(), m.more_tapes.end(), serial) != m.more_tapes.end()) return;
   if (m.tape_count == static_cast<int>(m.tapes.size())) {
+    auto live = [](std::uint64_t s) {
+      for (auto* a : thread_state().tapes)
+        if (a->serial == s) return true;
+      return false;
+    };
     int kept = 0;
-    for (int i = 0; i < m.tape_count; ++i) {
-      bool live = false;
-      for (auto* a : thread_state().tapes) live = live || a->serial == m.tapes[i];
-      if (live) m.tapes[kept++] = m.tapes[i];
-    }
+    for (int i = 0; i < m.tape_count; ++i)
+      if (live(m.tapes[i])) m.tapes[kept++] = m.tapes[i];
     m.tape_count = kept;
-    if (m.tape_count == static_cast<int>(m.tapes.size())) m.tape_count--;  // forget the oldest slot
+    std::erase_if(m.more_tapes, [&](std::uint64_t s) { return !live(s); });
+    if (m.tape_count == static_cast<int>(m.tapes.size())) {
+      m.more_tapes.push_back(serial);
+      return;
+    }
   }
   m.tapes[m.tape_count++] = serial;
 }
@@ -175,6 +188,13 @@ void accumulate(std::unordered_map<std::uint64_t, Tensor>& grads, std::uint64_t 
   }
 }
 
+// t.contiguous(), recorded on the active tapes tracking t (identity gradient).
+Tensor dense_copy(const Tensor& t) {
+  Tensor y = t.contiguous();
+  detail::record_unary(t, y, [](const Tensor& g, detail::Grads& gi, const detail::Needs&) { gi[0] = g; });
+  return y;
+}
+
 }  // namespace
 
 std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources,
@@ -201,7 +221,7 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
   tape.paused = true;
   struct Resume {
     Impl& t;
-    ~Resume() { t.paused = false; }
+    ~Resume() { t.paused = !t.persistent; }
   } resume{tape};
 
   // Forward reachability from the sources: only nodes depending on a source
@@ -216,13 +236,28 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
         break;
       }
 
+  // A target the tape did not record (no autograd state, e.g. computed with
+  // raw core:: ops) reaches no source: every source is unconnected, as with
+  // TensorFlow's tape.
   std::unordered_map<std::uint64_t, Tensor> grads;
+  std::unordered_set<std::uint64_t> source_ids;
+  for (const Tensor& s : sources)
+    if (auto* m = detail::meta_of(s)) source_ids.insert(m->id);
   const auto* target_meta = detail::meta_of(target);
   if (target_meta) {
     Tensor seed = output_gradient.defined() ? output_gradient.to(target.dtype()) : ones_like(target);
     grads.emplace(target_meta->id, seed);
     for (auto it = tape.nodes.rbegin(); it != tape.nodes.rend(); ++it) {
       Node& n = *it;
+      // A non-persistent tape releases each node's saved tensors as soon as
+      // the sweep has passed it, whether or not its backward ran.
+      struct Release {
+        Node& n;
+        bool now;
+        ~Release() {
+          if (now) n.backward = nullptr;
+        }
+      } release{n, !tape.persistent};
       if (!reach.count(n.output)) continue;
       auto g = grads.find(n.output);
       if (g == grads.end()) continue;
@@ -236,7 +271,10 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
         for (int i = 0; i < n.n_inputs; ++i)
           if (needs[i] && in_grads[i].defined()) accumulate(grads, n.inputs[i], std::move(in_grads[i]));
       }
-      if (!tape.persistent) n.backward = nullptr;  // release saved tensors now
+      // Each tensor is the output of one node, recorded after every node
+      // reading it: its gradient is complete here and no longer needed
+      // unless it is asked for.
+      if (!source_ids.count(n.output)) grads.erase(n.output);
     }
   }
   if (!tape.persistent) tape.nodes.clear();
@@ -247,8 +285,10 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
     const auto* m = detail::meta_of(s);
     auto it = m ? grads.find(m->id) : grads.end();
     if (it != grads.end()) {
-      // Broadcast gradients may be stride-0 views: hand out dense tensors.
-      out.push_back(it->second.is_contiguous() ? it->second : it->second.contiguous());
+      // Broadcast gradients may be stride-0 views, and transposes strided
+      // ones: hand out dense tensors, through a recorded copy when an outer
+      // tape records (a raw copy would cut the chain to second order).
+      out.push_back(it->second.is_contiguous() ? it->second : dense_copy(it->second));
     } else {
       out.push_back(unconnected == UnconnectedGradients::zero ? zeros_like(s) : Tensor());
     }

@@ -41,23 +41,28 @@ enum class UnconnectedGradients {
 class GradientTape {
  public:
   /// Starts recording on this thread. A non-persistent tape answers one
-  /// gradient() call and frees what it saved as backward consumes it; a
-  /// persistent tape keeps everything until it is destroyed.
+  /// gradient() call, frees what it saved as backward consumes it, and
+  /// records nothing after that call; a persistent tape keeps everything
+  /// and goes on recording until it is destroyed.
   explicit GradientTape(bool persistent = false);
   ~GradientTape();
   GradientTape(const GradientTape&) = delete;
   GradientTape& operator=(const GradientTape&) = delete;
 
-  /// Tracks `t` (a floating tensor) from now on.
+  /// Tracks `t` (a floating tensor) from now on. Watching writes to `t`'s
+  /// autograd state: do not watch one tensor from two threads at once
+  /// (trainable Variables need no watch() and may be shared).
   void watch(const Tensor& t);
   void watch(const Variable& v) { watch(v.value()); }
 
   /// Gradients of `target` with respect to each source, in the sources'
   /// shapes. `target` must be a scalar unless `output_gradient` (of target's
   /// shape) is given. Sources the target does not depend on get an undefined
-  /// Tensor by default (see UnconnectedGradients).
+  /// Tensor by default (see UnconnectedGradients); so does every source when
+  /// the tape did not record the target (computed outside the tape, or with
+  /// the raw core:: ops or Tensor view methods), as with TensorFlow.
   /// Errors: a non-persistent tape asked twice; non-scalar target without
-  /// output_gradient; a target the tape did not record; sources that are
+  /// output_gradient (or with one of another shape); sources that are
   /// undefined or not floating — each a lamina::Error naming the problem.
   std::vector<Tensor> gradient(const Tensor& target, const std::vector<Tensor>& sources,
                                const Tensor& output_gradient = Tensor(),

@@ -10,7 +10,7 @@
 ///   Variable w(normal({3, 2}, 0, 0.05, 1), "kernel");
 ///   GradientTape tape;
 ///   Tensor loss = sum(square(matmul(x, w)));
-///   Tensor dw = tape.gradient(loss, {w})[0];
+///   Tensor dw = tape.gradient(loss, std::vector<Variable>{w})[0];
 
 #include <memory>
 #include <string>

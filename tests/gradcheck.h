@@ -17,15 +17,24 @@ struct GradCheckOptions {
   double eps = 1e-6;
   double atol = 1e-6;
   double rtol = 1e-5;
-  /// Present each input to f as a non-contiguous view with the same values.
+  /// Present each input to f as a non-contiguous view with the same values:
+  /// a transposed buffer (strided_copy) or one with gaps (gapped_copy).
   bool strided_inputs = false;
+  bool gapped_inputs = false;
 };
 
 namespace detail_gc {
 
-inline std::vector<Tensor> present(const std::vector<Tensor>& xs, bool strided) {
+inline std::vector<Tensor> present(const std::vector<Tensor>& xs, const GradCheckOptions& opt) {
   std::vector<Tensor> out;
-  for (const auto& x : xs) out.push_back(strided && x.ndim() > 0 ? strided_copy(x) : x);
+  for (const auto& x : xs) {
+    if (opt.strided_inputs && x.ndim() > 0)
+      out.push_back(strided_copy(x));
+    else if (opt.gapped_inputs)
+      out.push_back(gapped_copy(x));
+    else
+      out.push_back(x);
+  }
   return out;
 }
 
@@ -48,7 +57,7 @@ inline void check_gradients(const Fn& f, const std::vector<Tensor>& inputs, Grad
 
   std::vector<Tensor> analytic;
   {
-    std::vector<Tensor> shown = detail_gc::present(base, opt.strided_inputs);
+    std::vector<Tensor> shown = detail_gc::present(base, opt);
     GradientTape tape;
     for (const auto& x : shown) tape.watch(x);
     Tensor y = f(shown);
@@ -65,9 +74,9 @@ inline void check_gradients(const Fn& f, const std::vector<Tensor>& inputs, Grad
     for (std::int64_t i = 0; i < base[k].numel() && failures < 5; ++i) {
       const double saved = p[i];
       p[i] = saved + opt.eps;
-      const double up = detail_gc::weighted_sum(f(detail_gc::present(base, opt.strided_inputs)), weights);
+      const double up = detail_gc::weighted_sum(f(detail_gc::present(base, opt)), weights);
       p[i] = saved - opt.eps;
-      const double down = detail_gc::weighted_sum(f(detail_gc::present(base, opt.strided_inputs)), weights);
+      const double down = detail_gc::weighted_sum(f(detail_gc::present(base, opt)), weights);
       p[i] = saved;
       const double numeric = (up - down) / (2 * opt.eps);
       if (!(std::fabs(got[i] - numeric) <= opt.atol + opt.rtol * std::fabs(numeric))) {
@@ -76,6 +85,47 @@ inline void check_gradients(const Fn& f, const std::vector<Tensor>& inputs, Grad
       }
     }
   }
+}
+
+/// check_gradients with the inputs contiguous, transposed (2-D and up) and
+/// with gaps: every layout a differentiable op may be handed.
+inline void check_gradients_all_layouts(const Fn& f, const std::vector<Tensor>& inputs, GradCheckOptions opt = {}) {
+  opt.strided_inputs = opt.gapped_inputs = false;
+  {
+    SCOPED_TRACE("contiguous inputs");
+    check_gradients(f, inputs, opt);
+  }
+  bool any_2d = false;
+  for (const auto& x : inputs) any_2d = any_2d || x.ndim() >= 2;
+  if (any_2d) {
+    SCOPED_TRACE("transposed inputs");
+    GradCheckOptions o = opt;
+    o.strided_inputs = true;
+    check_gradients(f, inputs, o);
+  }
+  SCOPED_TRACE("inputs with gaps");
+  GradCheckOptions o = opt;
+  o.gapped_inputs = true;
+  check_gradients(f, inputs, o);
+}
+
+/// Second order: checks, against finite differences, the gradient (with
+/// respect to every input) of g(inputs) = d/d inputs[0] of sum(w * f(inputs)^2),
+/// g computed by an inner GradientTape while check_gradients' tape records.
+/// The square makes g depend on the inputs even for linear ops, so this
+/// exercises both the op's second derivative and the recordability of its
+/// backward pass.
+inline void check_second_order(const Fn& f, const std::vector<Tensor>& inputs, GradCheckOptions opt = {}) {
+  const Tensor probe = f(inputs);
+  const Tensor w = uniform(probe.shape(), 0.5, 1.5, 4321, DType::float64);
+  Fn first_gradient = [&](const std::vector<Tensor>& xs) {
+    GradientTape inner;
+    for (const auto& x : xs) inner.watch(x);
+    Tensor y = f(xs);
+    Tensor s = sum(mul(square(y), w));
+    return inner.gradient(s, {xs[0]}, Tensor(), UnconnectedGradients::zero)[0];
+  };
+  check_gradients(first_gradient, inputs, opt);
 }
 
 }  // namespace lamina::testing

@@ -106,6 +106,97 @@ TEST(Tape, NonPersistentTapeReleasesSavedTensors) {
   EXPECT_EQ(allocator_stats().bytes_in_use, before);
 }
 
+TEST(Tape, SavedTensorsAreReleasedAsTheSweepPassesTheirNode) {
+  // `saved` is captured by three nodes recorded after `first`: one whose
+  // backward runs, one that does not lead to the source, one that does not
+  // lead to the target. When the sweep reaches `first` (recorded first, so
+  // run last), all three must have let go of it.
+  Tensor x = d({1.0, 2.0}), other = d({3.0, 4.0});
+  Tensor saved = d({5.0, 6.0});
+  long refs_at_first = -1;
+  GradientTape tape;
+  tape.watch(x);
+  tape.watch(other);
+  Tensor a = core::mul(x, 2.0);
+  detail::record({&x}, a, [&](const Tensor& g, detail::Grads& gi, const detail::Needs&) {
+    refs_at_first = saved.impl()->refs.load();
+    gi[0] = core::mul(g, 2.0);
+  });
+  Tensor b = core::mul(a, 3.0);
+  detail::record({&a}, b, [saved](const Tensor& g, detail::Grads& gi, const detail::Needs&) {
+    gi[0] = core::mul(g, 3.0);
+  });
+  Tensor unrelated = core::neg(other);  // not reached from x
+  detail::record({&other}, unrelated, [saved](const Tensor& g, detail::Grads& gi, const detail::Needs&) { gi[0] = g; });
+  Tensor dead_end = core::neg(a);  // reached from x, not used by the target
+  detail::record({&a}, dead_end, [saved](const Tensor& g, detail::Grads& gi, const detail::Needs&) { gi[0] = g; });
+  EXPECT_EQ(saved.impl()->refs.load(), 4);
+  Tensor y = sum(b);
+  auto g = tape.gradient(y, {x});
+  EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{6, 6}));
+  EXPECT_EQ(refs_at_first, 1);
+}
+
+TEST(Tape, NonPersistentTapeStopsRecordingAtItsGradientCall) {
+  Tensor x = d({1.0, 2.0});
+  GradientTape tape;
+  tape.watch(x);
+  auto g = tape.gradient(sum(square(x)), {x});
+  EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{2, 4}));
+  Tensor later = exp(x);  // nothing is recorded or saved any more
+  EXPECT_EQ(tape.size(), 0u);
+  EXPECT_FALSE(is_recording());
+  // A persistent tape goes on recording.
+  GradientTape persistent(/*persistent=*/true);
+  persistent.watch(x);
+  persistent.gradient(sum(square(x)), {x});
+  const std::size_t n = persistent.size();
+  Tensor again = exp(x);
+  EXPECT_EQ(persistent.size(), n + 1);
+  EXPECT_EQ(persistent.gradient(sum(again), {x})[0].to_vector<double>(), exp(x).to_vector<double>());
+}
+
+TEST(Tape, TargetTheTapeDidNotRecordHasNoConnectedSource) {
+  Tensor x = d({1.0, 2.0});
+  GradientTape tape(/*persistent=*/true);
+  tape.watch(x);
+  Tensor raw = core::sum(core::square(x));  // raw kernels: not recorded
+  EXPECT_FALSE(tape.gradient(raw, {x})[0].defined());
+  EXPECT_EQ(tape.gradient(raw, {x}, Tensor(), UnconnectedGradients::zero)[0].to_vector<double>(),
+            (std::vector<double>{0, 0}));
+  // Through a raw view method the chain is cut the same way.
+  Tensor cut = sum(square(x).reshape({2, 1}));
+  EXPECT_FALSE(tape.gradient(cut, {x})[0].defined());
+}
+
+TEST(Tape, EveryTapeOfADeepNestTracksAWatchedTensor) {
+  // More tapes than a tensor's inline tracking slots.
+  Tensor x = d({1.5});
+  std::vector<std::unique_ptr<GradientTape>> tapes;
+  for (int i = 0; i < 7; ++i) {
+    tapes.push_back(std::make_unique<GradientTape>(/*persistent=*/true));
+    tapes.back()->watch(x);
+  }
+  Tensor y = sum(square(x));
+  for (std::size_t i = 0; i < tapes.size(); ++i) {
+    SCOPED_TRACE(i);
+    Tensor g = tapes[i]->gradient(y, {x})[0];
+    ASSERT_TRUE(g.defined());
+    EXPECT_EQ(g.item<double>(), 3.0);
+  }
+}
+
+TEST(Tape, ComparisonsAndArgReductionsRecordNothing) {
+  Tensor x = d({1.0, 3.0, 2.0}), y = d({2.0, 2.0, 2.0});
+  GradientTape tape;
+  tape.watch(x);
+  tape.watch(y);
+  Tensor r[] = {greater(x, y), less(x, y), equal(x, y), not_equal(x, y), greater_equal(x, y), less_equal(x, y),
+                argmax(x, 0), argmin(x, 0)};
+  EXPECT_EQ(tape.size(), 0u);
+  EXPECT_EQ(r[6].item<std::int64_t>(), 1);
+}
+
 TEST(Tape, GradientsAccumulateOverReuse) {
   Tensor x = d({3.0});
   GradientTape tape;

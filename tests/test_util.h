@@ -83,6 +83,21 @@ inline Tensor strided_copy(const Tensor& t) {
   return buf.select(1, 0);
 }
 
+/// A non-contiguous tensor with the given shape and values and gaps between
+/// its elements: every other element of the last axis of a larger buffer,
+/// starting at its second element (a nonzero offset). Scalars are returned
+/// as they are.
+inline Tensor gapped_copy(const Tensor& t) {
+  if (t.ndim() == 0) return t;
+  Shape wide = t.shape();
+  const std::int64_t n = wide[t.ndim() - 1];
+  wide[t.ndim() - 1] = 2 * n + 1;
+  Tensor buf = full(wide, 7.0, t.dtype());  // the gaps hold a value no result may depend on
+  Tensor view = buf.slice(-1, 1, 2 * n + 1, 2);
+  view.copy_(t);
+  return view;
+}
+
 }  // namespace lamina::testing
 
 namespace lamina::testing {

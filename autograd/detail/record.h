@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <vector>
 
 #include "lamina/autograd/tape.h"
 #include "lamina/core/detail/tensor_impl.h"
@@ -32,9 +33,14 @@ struct AutogradMeta final : AutogradMetaBase {
   std::uint64_t id = 0;
   bool is_variable = false;
   std::atomic<bool> trainable{false};
-  // Serial numbers of the tapes tracking this tensor (stale ones are pruned).
+  // Serial numbers of the tapes tracking this tensor (stale ones are pruned):
+  // inline slots, then an overflow list used only under deep nesting.
+  // Written by watch() and record() on the thread that owns the tapes: one
+  // tensor must not be watched from two threads at once (Variables are
+  // tracked without writes and may be shared).
   std::array<std::uint64_t, 4> tapes{};
   int tape_count = 0;
+  std::vector<std::uint64_t> more_tapes;
 };
 
 /// The tensor's meta, or null.

@@ -98,6 +98,8 @@ Tensor sub(const Tensor& a, double b) { return sub(a, scalar_like(b, a)); }
 Tensor mul(const Tensor& a, double b) { return mul(a, scalar_like(b, a)); }
 Tensor div(const Tensor& a, double b) { return div(a, scalar_like(b, a)); }
 Tensor pow(const Tensor& a, double b) { return pow(a, scalar_like(b, a)); }
+Tensor maximum(const Tensor& a, double b) { return maximum(a, scalar_like(b, a)); }
+Tensor minimum(const Tensor& a, double b) { return minimum(a, scalar_like(b, a)); }
 Tensor operator/(double a, const Tensor& b) { return div(scalar_like(a, b), b); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
