@@ -185,10 +185,8 @@ TEST(GradCheck, Reductions) {
             {"var", [&](const auto& xs) { return var(xs[0], axes, keep); }},
             {"var ddof=1", [&](const auto& xs) { return var(xs[0], axes, keep, 1); }},
         };
-        std::int64_t reduced = 1;  // elements per result: ddof=1 needs two
-        for (int a = 0; a < c.shape.ndim(); ++a)
-          if (axes.empty() || std::count(axes.begin(), axes.end(), a) || std::count(axes.begin(), axes.end(), a - c.shape.ndim()))
-            reduced *= c.shape[a];
+        // Elements per result (var with ddof=1 needs two).
+        const std::int64_t reduced = x.numel() / std::max<std::int64_t>(1, core::sum(x, axes).numel());
         for (const auto& [name, f] : ops) {
           if (reduced < 2 && std::string(name) == "var ddof=1") continue;
           SCOPED_TRACE(name);
@@ -250,18 +248,18 @@ TEST(GradCheck, Matmul) {
 
 TEST(GradCheck, ShapeOps) {
   for (const Shape& shape : {Shape{2, 3, 4}, Shape{3, 2, 5}}) {
-  const Shape wider{5, shape[0], shape[1], shape[2]};
-  const std::vector<std::pair<const char*, testing::Fn>> ops = {
-      {"reshape", [](const auto& xs) { return reshape(xs[0], {6, -1}) * 2.0; }},
-      {"transpose", [](const auto& xs) { return transpose(xs[0], 0, 2) * 2.0; }},
-      {"permute", [](const auto& xs) { return permute(xs[0], {2, 0, 1}) * 2.0; }},
-      {"slice step 2", [](const auto& xs) { return slice(xs[0], 2, 1, 4, 2) * 2.0; }},
-      {"slice negative start", [](const auto& xs) { return slice(xs[0], 0, -1, 5) * 2.0; }},
-      {"select", [](const auto& xs) { return select(xs[0], 1, -1) * 2.0; }},
-      {"broadcast_to", [&](const auto& xs) { return broadcast_to(xs[0], wider) * 2.0; }},
-      {"squeeze/unsqueeze", [](const auto& xs) { return unsqueeze(squeeze(unsqueeze(xs[0], 1), 1), 0) * 2.0; }},
-      {"flatten", [](const auto& xs) { return flatten(xs[0], 1) * 2.0; }},
-  };
+    const Shape wider{5, shape[0], shape[1], shape[2]};
+    const std::vector<std::pair<const char*, testing::Fn>> ops = {
+        {"reshape", [](const auto& xs) { return reshape(xs[0], {6, -1}) * 2.0; }},
+        {"transpose", [](const auto& xs) { return transpose(xs[0], 0, 2) * 2.0; }},
+        {"permute", [](const auto& xs) { return permute(xs[0], {2, 0, 1}) * 2.0; }},
+        {"slice step 2", [](const auto& xs) { return slice(xs[0], 2, 1, 4, 2) * 2.0; }},
+        {"slice negative start", [](const auto& xs) { return slice(xs[0], 0, -1, 5) * 2.0; }},
+        {"select", [](const auto& xs) { return select(xs[0], 1, -1) * 2.0; }},
+        {"broadcast_to", [&](const auto& xs) { return broadcast_to(xs[0], wider) * 2.0; }},
+        {"squeeze/unsqueeze", [](const auto& xs) { return unsqueeze(squeeze(unsqueeze(xs[0], 1), 1), 0) * 2.0; }},
+        {"flatten", [](const auto& xs) { return flatten(xs[0], 1) * 2.0; }},
+    };
     Tensor x = u(shape, -1, 1, 12);
     for (const auto& [name, f] : ops) {
       SCOPED_TRACE(std::string(name) + " of " + shape.str());

@@ -24,4 +24,40 @@ constexpr To saturate_cast(From v) {
   }
 }
 
+// Integer arithmetic that wraps modulo 2^bits, as NumPy's does, instead of
+// the undefined behaviour of signed overflow (which UBSan reports): computed
+// in the unsigned type, converted back (modular in C++20). Types narrower
+// than int are promoted first and cannot overflow there.
+template <class T>
+constexpr T wrapping_add(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) >= sizeof(int)) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return static_cast<T>(a + b);
+  }
+}
+template <class T>
+constexpr T wrapping_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) >= sizeof(int)) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+  } else {
+    return static_cast<T>(a - b);
+  }
+}
+template <class T>
+constexpr T wrapping_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) >= sizeof(int)) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+  } else {
+    return static_cast<T>(a * b);
+  }
+}
+template <class T>
+constexpr T wrapping_neg(T a) {
+  return wrapping_sub(T(0), a);
+}
+
 }  // namespace lamina::detail

@@ -106,7 +106,16 @@ struct Sigmoid {
     return xsimd::select(x >= B(T(0)), r, e * r);
   }
 };
-struct Relu { template <class B, class T> static B apply(const B& x, T, T) { return xsimd::max(x, B(T(0))); } };
+// NaN stays NaN in relu, clip, maximum, minimum and the max/min reductions,
+// as in NumPy, TensorFlow and PyTorch (a NaN hidden by relu would hide a
+// diverging model). x86's max/min return their second operand when either
+// is NaN, so the NaN cases are selected explicitly (with isnan: xsimd 8.1's
+// batch != is an ordered compare on AVX, false for NaN).
+struct Relu {
+  template <class B, class T> static B apply(const B& x, T, T) {
+    return xsimd::select(xsimd::isnan(x), x, xsimd::max(x, B(T(0))));
+  }
+};
 struct LeakyRelu {
   template <class B, class T> static B apply(const B& x, T alpha, T) {
     return xsimd::select(x > B(T(0)), x, x * B(alpha));
@@ -143,7 +152,8 @@ struct Sign {
 };
 struct Clip {
   template <class B, class T> static B apply(const B& x, T lo, T hi) {
-    return xsimd::min(xsimd::max(x, B(lo)), B(hi));
+    const B clipped = xsimd::min(xsimd::max(x, B(lo)), B(hi));
+    return xsimd::select(xsimd::isnan(x), x, clipped);
   }
 };
 
@@ -229,8 +239,16 @@ struct Sub { template <class B> static B apply(const B& a, const B& b) { return 
 struct Mul { template <class B> static B apply(const B& a, const B& b) { return a * b; } };
 struct Div { template <class B> static B apply(const B& a, const B& b) { return a / b; } };
 struct Pow { template <class B> static B apply(const B& a, const B& b) { return xsimd::pow(a, b); } };
-struct Maximum { template <class B> static B apply(const B& a, const B& b) { return xsimd::max(a, b); } };
-struct Minimum { template <class B> static B apply(const B& a, const B& b) { return xsimd::min(a, b); } };
+struct Maximum {
+  template <class B> static B apply(const B& a, const B& b) {
+    return xsimd::select(xsimd::isnan(a), a, xsimd::max(a, b));
+  }
+};
+struct Minimum {
+  template <class B> static B apply(const B& a, const B& b) {
+    return xsimd::select(xsimd::isnan(a), a, xsimd::min(a, b));
+  }
+};
 struct ReluBackward {
   template <class B> static B apply(const B& g, const B& y) {
     using T = typename B::value_type;
@@ -306,17 +324,30 @@ struct SumOp {
   template <class B> static B combine(const B& a, const B& b) { return a + b; }
   static T scalar(T a, T b) { return a + b; }
 };
+// max/min reductions: a NaN anywhere makes the result NaN.
 template <class T>
 struct MaxOp {
   static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
-  template <class B> static B combine(const B& a, const B& b) { return xsimd::max(a, b); }
-  static T scalar(T a, T b) { return a > b ? a : b; }
+  template <class B> static B combine(const B& a, const B& b) {
+    return xsimd::select(xsimd::isnan(a), a, xsimd::max(a, b));
+  }
+  static T scalar(T a, T b) { return (a > b || a != a) ? a : b; }
 };
 template <class T>
 struct MinOp {
   static constexpr T identity() { return std::numeric_limits<T>::infinity(); }
-  template <class B> static B combine(const B& a, const B& b) { return xsimd::min(a, b); }
-  static T scalar(T a, T b) { return a < b ? a : b; }
+  template <class B> static B combine(const B& a, const B& b) {
+    return xsimd::select(xsimd::isnan(a), a, xsimd::min(a, b));
+  }
+  static T scalar(T a, T b) { return (a < b || a != a) ? a : b; }
+};
+// The row maximum inside softmax: NaN need not win here, since a NaN in a
+// row makes its exp pass, and so the whole row, NaN anyway.
+template <class T>
+struct RowMaxOp {
+  static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
+  template <class B> static B combine(const B& a, const B& b) { return xsimd::max(a, b); }
+  static T scalar(T a, T b) { return a > b ? a : b; }
 };
 
 template <class B, class Op>
@@ -468,7 +499,7 @@ template <class Arch, class T>
 void softmax_row_then(const T* x, T* y, std::int64_t n, const T* next) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::int64_t W = B::size;
-  const T m = reduce_loop<Arch, T, MaxOp>(x, n);
+  const T m = reduce_loop<Arch, T, RowMaxOp>(x, n);
   const B mb(m);
   B acc(T(0));
   std::int64_t i = 0;
@@ -499,7 +530,7 @@ template <class Arch, class T>
 void log_softmax_row_then(const T* x, T* y, std::int64_t n, const T* next) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::int64_t W = B::size;
-  const T m = reduce_loop<Arch, T, MaxOp>(x, n);
+  const T m = reduce_loop<Arch, T, RowMaxOp>(x, n);
   const B mb(m);
   B acc(T(0));
   std::int64_t i = 0;
@@ -660,9 +691,9 @@ void softmax_groups(const T* x, T* y, std::int64_t groups, std::int64_t n, bool 
     T* yb = y + g0 * gn;
     for (std::int64_t g = 0; g < ng; ++g) {
       for (std::int64_t r = 0; r < W; ++r)
-        v[r] = reduce_row<K, MaxOp<T>>(xb + g * gn + r * n, last, tail, neg_inf);
+        v[r] = reduce_row<K, RowMaxOp<T>>(xb + g * gn + r * n, last, tail, neg_inf);
       // + 0 turns a -0 maximum into +0, so the pairing order cannot show.
-      (transpose_reduce<MaxOp<T>>(v) + zero).store_aligned(stat + g * W);
+      (transpose_reduce<RowMaxOp<T>>(v) + zero).store_aligned(stat + g * W);
     }
     for (std::int64_t g = 0; g < ng; ++g) {
       const B m = B::load_aligned(stat + g * W);

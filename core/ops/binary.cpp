@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "lamina/core/detail/binary_loop.h"
+#include "lamina/core/detail/convert.h"
 #include "lamina/core/detail/grain.h"
 #include "lamina/core/kernels/kernel_table.h"
 
@@ -44,9 +45,9 @@ bool float_only(BinaryOp op) {
 template <class T>
 T int_apply(BinaryOp op, T a, T b) {
   switch (op) {
-    case BinaryOp::add: return static_cast<T>(a + b);
-    case BinaryOp::sub: return static_cast<T>(a - b);
-    case BinaryOp::mul: return static_cast<T>(a * b);
+    case BinaryOp::add: return detail::wrapping_add(a, b);  // wraps like NumPy's, never UB
+    case BinaryOp::sub: return detail::wrapping_sub(a, b);
+    case BinaryOp::mul: return detail::wrapping_mul(a, b);
     case BinaryOp::maximum: return a > b ? a : b;
     case BinaryOp::minimum: return a < b ? a : b;
     default: return a;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "lamina/core/detail/convert.h"
 #include "lamina/core/detail/grain.h"
 #include "lamina/core/detail/parallel.h"
 #include "lamina/core/kernels/kernel_table.h"
@@ -58,9 +59,10 @@ T identity(ReduceOp op) {
 
 template <class T>
 T combine(ReduceOp op, T a, T b) {
-  if (op == ReduceOp::sum) return static_cast<T>(a + b);
-  if (op == ReduceOp::max) return a > b ? a : b;
-  return a < b ? a : b;
+  if (op == ReduceOp::sum) return detail::wrapping_add(a, b);
+  // NaN wins, as with NumPy (a != a only for NaN; integers never).
+  if (op == ReduceOp::max) return (a > b || a != a) ? a : b;
+  return (a < b || a != a) ? a : b;
 }
 
 // Reduction of one contiguous run, SIMD for floats.
@@ -166,6 +168,10 @@ Tensor reduce_group(const Tensor& x, int a0, int a1, ReduceOp op) {
 Tensor reduce(const Tensor& x_in, const Axes& axes_in, bool keepdims, ReduceOp op, const char* name) {
   LAMINA_CHECK(x_in.dtype() != DType::bool_ || op == ReduceOp::sum, DTypeError, "[", name,
                "] unsupported dtype bool");
+  // Sums of bool, uint8 and int32 are int64, as in NumPy and PyTorch: a sum of
+  // uint8 pixels must not wrap at 256.
+  if (op == ReduceOp::sum && !is_floating(x_in.dtype()) && x_in.dtype() != DType::int64)
+    return reduce(x_in.to(DType::int64), axes_in, keepdims, op, name);
   // Fast path: everything of a contiguous tensor into one value.
   if (axes_in.empty() && x_in.dtype() != DType::bool_ && x_in.is_contiguous() && x_in.numel() > 0) {
     Shape out_shape;
@@ -178,7 +184,7 @@ Tensor reduce(const Tensor& x_in, const Axes& axes_in, bool keepdims, ReduceOp o
     });
     return out;
   }
-  Tensor x = x_in.dtype() == DType::bool_ ? x_in.to(DType::int64) : x_in.contiguous();
+  Tensor x = x_in.contiguous();  // bool only sums, converted above
   const std::vector<int> axes = resolve_axes(axes_in, x.ndim(), name);
   if (op != ReduceOp::sum) {
     for (int a : axes)
@@ -234,7 +240,8 @@ Tensor arg_reduce(const Tensor& x_in, int axis, bool keepdims, const char* name)
         T bv = p[0];
         for (std::int64_t r = 1; r < g.r; ++r) {
           const T v = p[r * g.inner];
-          if (IsMax ? v > bv : v < bv) bv = v, best = r;
+          // The first NaN wins and stays, as NumPy's argmax (v != v: NaN).
+          if (bv == bv && (v != v || (IsMax ? v > bv : v < bv))) bv = v, best = r;
         }
         po[t] = best;
       }

@@ -3,6 +3,7 @@
 #include "lamina/core/ops/unary.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 #include "lamina/core/detail/convert.h"
@@ -46,12 +47,18 @@ void run_float(const Tensor& x, Tensor& out, UnaryOp op, double p0, double p1) {
 template <class T>
 T int_apply(UnaryOp op, T v, double p0, double p1) {
   switch (op) {
-    case UnaryOp::neg: return static_cast<T>(-v);
-    case UnaryOp::abs: return v < 0 ? static_cast<T>(-v) : v;
-    case UnaryOp::square: return static_cast<T>(v * v);
+    // neg, abs and square wrap like NumPy's (abs of the lowest value is itself).
+    case UnaryOp::neg: return detail::wrapping_neg(v);
+    case UnaryOp::abs: return v < 0 ? detail::wrapping_neg(v) : v;
+    case UnaryOp::square: return detail::wrapping_mul(v, v);
     case UnaryOp::relu: return v > 0 ? v : T(0);
     case UnaryOp::sign: return static_cast<T>((v > 0) - (v < 0));
-    case UnaryOp::clip: return static_cast<T>(std::clamp<double>(static_cast<double>(v), p0, p1));
+    case UnaryOp::clip: {
+      // Bounds beyond the type's range saturate; fractional ones round inward.
+      if (static_cast<double>(v) < p0) return detail::saturate_cast<T>(std::ceil(p0));
+      if (static_cast<double>(v) > p1) return detail::saturate_cast<T>(std::floor(p1));
+      return v;
+    }
     default: return v;
   }
 }
