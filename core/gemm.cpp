@@ -60,9 +60,11 @@ class Scratch {
   ~Scratch() { release(); }
   void* get(std::size_t bytes) {
     if (bytes > cap_) {
+      const std::size_t want = std::max<std::size_t>(bytes, 2 * cap_);
       release();
-      cap_ = std::max<std::size_t>(bytes, 2 * cap_);
-      p_ = ::operator new(cap_, std::align_val_t{64});
+      cap_ = 0;  // consistent if the allocation below throws
+      p_ = ::operator new(want, std::align_val_t{64});
+      cap_ = want;
     }
     return p_;
   }

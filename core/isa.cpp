@@ -1,6 +1,7 @@
 #include "lamina/core/isa.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -30,13 +31,26 @@ Isa best_supported() {
 }
 
 Isa initial_isa() {
+  // Every kernel is built for SSE4.2 at least: on an older CPU they would
+  // die of an illegal instruction, so say why instead.
+  LAMINA_CHECK(cpu_has(Isa::sse42), Error,
+               "[lamina] this CPU lacks SSE4.2, the oldest instruction set lamina's kernels are built for");
   Isa isa = best_supported();
   if (const char* env = std::getenv("LAMINA_ISA")) {
-    std::string want(env);
+    std::string want(env), names;
+    bool found = false;
     for (int i = 0; i < kIsaCount; ++i) {
       auto candidate = static_cast<Isa>(i);
-      if (want == isa_name(candidate) && isa_supported(candidate)) isa = candidate;
+      if (isa_supported(candidate)) names += (names.empty() ? "" : ", ") + std::string(isa_name(candidate));
+      if (want == isa_name(candidate) && isa_supported(candidate)) {
+        isa = candidate;
+        found = true;
+      }
     }
+    // A typo must not pass silently; the default choice still works.
+    if (!found)
+      std::fprintf(stderr, "lamina: ignoring LAMINA_ISA=%s: expected one this CPU supports (%s); using %s\n",
+                   env, names.c_str(), std::string(isa_name(isa)).c_str());
   }
   return isa;
 }

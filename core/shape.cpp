@@ -18,12 +18,16 @@ void Shape::push_back(std::int64_t d) {
 
 void Shape::insert(int pos, std::int64_t d) {
   LAMINA_CHECK(ndim_ < kMaxDims, ValueError, "[shape] at most ", kMaxDims, " dimensions are supported");
+  LAMINA_CHECK(pos >= 0 && pos <= ndim_, IndexError, "[shape] cannot insert at position ", pos, " of ", ndim_,
+               " dimensions");
   for (int i = ndim_; i > pos; --i) dims_[i] = dims_[i - 1];
   dims_[pos] = d;
   ++ndim_;
 }
 
 void Shape::erase(int pos) {
+  LAMINA_CHECK(pos >= 0 && pos < ndim_, IndexError, "[shape] cannot erase position ", pos, " of ", ndim_,
+               " dimensions");
   for (int i = pos; i + 1 < ndim_; ++i) dims_[i] = dims_[i + 1];
   --ndim_;
 }

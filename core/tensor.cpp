@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "lamina/core/allocator.h"
+#include "lamina/core/detail/alias.h"
 #include "lamina/core/detail/convert.h"
 #include "lamina/core/detail/parallel.h"
 #include "lamina/core/detail/strided.h"
@@ -310,7 +311,8 @@ Tensor Tensor::slice(int axis, std::int64_t start, std::int64_t stop, std::int64
     return std::clamp<std::int64_t>(i, 0, n);
   };
   std::int64_t b = clamp(start), e = clamp(stop);
-  std::int64_t len = e > b ? (e - b + step - 1) / step : 0;
+  // (e - b - 1) / step + 1, not (e - b + step - 1) / step: no overflow for a huge step.
+  std::int64_t len = e > b ? (e - b - 1) / step + 1 : 0;
   Shape sh = shape(), st = strides();
   sh[a] = len;
   st[a] = strides()[a] * step;
@@ -338,6 +340,8 @@ Tensor Tensor::broadcast_to(const Shape& target) const {
   st.resize(target.ndim());
   const int lead = target.ndim() - sh.ndim();
   for (int d = 0; d < target.ndim(); ++d) {
+    LAMINA_CHECK(target[d] >= 0, ShapeError, "[broadcast_to] cannot broadcast ", sh, " to ", target,
+                 ": negative extent");
     if (d < lead) {
       st[d] = 0;
       continue;
@@ -421,7 +425,17 @@ void convert_run(Dst* dst, std::int64_t ds, const Src* src, std::int64_t ss, std
 }  // namespace
 
 void Tensor::copy_(const Tensor& src_in) {
-  Tensor src = src_in.broadcast_to(shape());
+  LAMINA_CHECK(src_in.defined(), ValueError, "[copy_] source is undefined");
+  const Shape& want = shape();
+  bool fits = src_in.ndim() <= want.ndim();
+  for (int d = 1; fits && d <= src_in.ndim(); ++d) {
+    const std::int64_t s = src_in.shape()[src_in.ndim() - d];
+    fits = s == want[want.ndim() - d] || s == 1;
+  }
+  LAMINA_CHECK(fits, ShapeError, "[copy_] cannot copy a tensor of shape ", src_in.shape(), " into one of shape ",
+               want);
+  detail::check_writable(*this, "copy_");
+  Tensor src = detail::unaliased(src_in, *this).broadcast_to(want);
   const Shape& dst_st = strides();
   auto plan = detail::make_plan<2>(shape(), {&dst_st, &src.strides()});
   const bool to_bool = dtype() == DType::bool_;
@@ -525,7 +539,11 @@ Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
 
 Tensor arange(double start, double stop, double step, DType dtype) {
   LAMINA_CHECK(step != 0.0, ValueError, "[arange] step must not be zero");
+  LAMINA_CHECK(std::isfinite(start) && std::isfinite(stop) && std::isfinite(step), ValueError,
+               "[arange] start, stop and step must be finite, got ", start, ", ", stop, ", ", step);
   double span = (stop - start) / step;
+  LAMINA_CHECK(span < 4.5e15, ValueError, "[arange] (", start, ", ", stop, ", ", step, ") would have ", span,
+               " elements");
   std::int64_t n = span > 0 ? static_cast<std::int64_t>(std::ceil(span)) : 0;
   Tensor t = Tensor::empty(Shape{n}, dtype);
   visit_dtype(dtype, [&](auto z) {
@@ -534,7 +552,8 @@ Tensor arange(double start, double stop, double step, DType dtype) {
     for (std::int64_t i = 0; i < n; ++i) {
       const double v = start + static_cast<double>(i) * step;
       // Integer dtypes wrap like NumPy's arange (arange(300, uint8) ends 254, 255, 0, 1, ...).
-      if constexpr (std::is_integral_v<T>) p[i] = static_cast<T>(detail::saturate_cast<std::int64_t>(v));
+      if (dtype == DType::bool_) p[i] = static_cast<T>(v != 0.0);  // stored as 0 or 1, like every bool
+      else if constexpr (std::is_integral_v<T>) p[i] = static_cast<T>(detail::saturate_cast<std::int64_t>(v));
       else p[i] = static_cast<T>(v);
     }
   });

@@ -110,7 +110,9 @@ std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
   const bool summarize = numel() > kSummarizeAbove;
   std::vector<double> values;
-  collect(*this, summarize, values);
+  // An empty tensor prints no values: walking its leading axes (which may be
+  // long, e.g. (1e9, 0)) would only find nothing.
+  if (numel() > 0) collect(*this, summarize, values);
   Formatter fmt = Formatter::choose(dtype(), values);
   std::size_t width = 0;
   for (double v : values) width = std::max(width, fmt(v).size());

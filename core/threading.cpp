@@ -1,6 +1,7 @@
 #include "lamina/core/threading.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -26,7 +27,10 @@ struct ThreadLimit {
     if (const char* env = std::getenv("LAMINA_NUM_THREADS")) {
       char* end = nullptr;
       long v = std::strtol(env, &end, 10);
-      if (end != env && *end == '\0' && v >= 1 && v <= 4096) n = static_cast<int>(v);
+      if (end != env && *end == '\0' && v >= 1 && v <= 4096)
+        n = static_cast<int>(v);
+      else  // a typo must not pass silently; the default still works
+        std::fprintf(stderr, "lamina: ignoring LAMINA_NUM_THREADS=%s: expected an integer from 1 to 4096\n", env);
     }
     apply(n < 1 ? 1 : n);
   }

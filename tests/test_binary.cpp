@@ -203,5 +203,52 @@ TEST(Binary, ErrorMessagesArePinned) {
               ::testing::ThrowsMessage<ShapeError>(::testing::StrEq("[less] cannot broadcast (2,) with (3,)")));
 }
 
+TEST(Aliasing, InPlaceOpsReadAnOverlappingSourceBeforeWritingIt) {
+  // a += aᵀ: through the transposed view the kernel would read elements it
+  // has already overwritten.
+  for (std::int64_t n : {3, 17, 300}) {
+    SCOPED_TRACE(n);
+    Tensor a = uniform({n, n}, -1, 1, 5, DType::float64);
+    const Tensor want = core::add(a, a.transpose(0, 1).contiguous());
+    core::add_(a, a.transpose(0, 1));
+    EXPECT_EQ(a.to_vector<double>(), want.to_vector<double>());
+  }
+  // The very same view is fine as it is: a *= a.
+  Tensor b = Tensor::from({1.0, 2.0, 3.0});
+  core::mul_(b, b);
+  EXPECT_EQ(b.to_vector<double>(), (std::vector<double>{1, 4, 9}));
+  // out overlapping an input shifted by one element.
+  Tensor buf = arange(0, 9, 1, DType::float64);
+  Tensor out = buf.slice(0, 1, 9), in = buf.slice(0, 0, 8);
+  core::add_out(in, in, out);
+  EXPECT_EQ(buf.to_vector<double>(), (std::vector<double>{0, 0, 2, 4, 6, 8, 10, 12, 14}));
+  // copy_ between overlapping windows behaves like memmove.
+  Tensor m = arange(0, 6, 1, DType::float64);
+  m.slice(0, 1, 6).copy_(m.slice(0, 0, 5));
+  EXPECT_EQ(m.to_vector<double>(), (std::vector<double>{0, 0, 1, 2, 3, 4}));
+}
+
+TEST(Aliasing, WritingIntoABroadcastViewIsAnError) {
+  Tensor row = zeros({1, 4});
+  Tensor wide = row.broadcast_to({3, 4});
+  EXPECT_THAT([&] { core::add_(wide, ones({3, 4})); },
+              ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("[add] cannot write into a broadcast view")));
+  EXPECT_THAT([&] { wide.copy_(ones({3, 4})); },
+              ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("[copy_] cannot write into a broadcast view")));
+  EXPECT_THAT([&] { wide.fill_(1.0); }, ::testing::Throws<ValueError>());
+  EXPECT_EQ(row.to_vector<float>(), std::vector<float>(4, 0.0f));  // nothing written
+}
+
+TEST(OutParameters, WrongDtypeIsADTypeErrorAndWrongShapeAShapeError) {
+  Tensor a = ones({2, 3}), out64 = zeros({2, 3}, DType::float64), small = zeros({3});
+  EXPECT_THAT([&] { core::add_out(a, a, out64); },
+              ::testing::ThrowsMessage<DTypeError>(::testing::StrEq("[add] out has dtype float64, expected float32")));
+  EXPECT_THAT([&] { core::mul_out(a, a, small); },
+              ::testing::ThrowsMessage<ShapeError>(::testing::StrEq("[mul] out has shape (3,), expected (2, 3)")));
+  EXPECT_THAT([&] { core::relu_out(a, out64); }, ::testing::Throws<DTypeError>());
+  EXPECT_THAT([&] { a.copy_(zeros({4})); },
+              ::testing::ThrowsMessage<ShapeError>(::testing::StrEq("[copy_] cannot copy a tensor of shape (4,) into one of shape (2, 3)")));
+}
+
 }  // namespace
 }  // namespace lamina

@@ -1,5 +1,8 @@
 // Tensor basics: dtypes, factories, views sharing storage, copies,
 // conversions, element access, printing, and error messages.
+#include <cmath>
+#include <limits>
+
 #include "test_util.h"
 
 namespace lamina {
@@ -207,6 +210,40 @@ TEST(Isa, DispatchCanBeForced) {
   if (!isa_supported(Isa::avx512)) {
     EXPECT_THAT([] { set_isa(Isa::avx512); }, ThrowsMessage<ValueError>(HasSubstr("does not support avx512")));
   }
+}
+
+TEST(Tensor, EmptyTensorsPrintWithoutWalkingTheirAxes) {
+  // (1e9, 0) has no elements; printing must not visit a billion rows.
+  EXPECT_EQ(zeros({1000000000, 0}).str(), "tensor([], shape=(1000000000, 0), dtype=float32)");
+}
+
+TEST(Tensor, BadViewAndShapeArgumentsThrow) {
+  Tensor x = zeros({2, 3});
+  EXPECT_THAT([&] { x.broadcast_to({-1, 3}); },
+              ::testing::ThrowsMessage<ShapeError>(::testing::HasSubstr("negative extent")));
+  Shape s{2, 3};
+  EXPECT_THROW(s.insert(3, 1), IndexError);
+  EXPECT_THROW(s.insert(-1, 1), IndexError);
+  EXPECT_THROW(s.erase(2), IndexError);
+  EXPECT_THROW(Shape{}.erase(0), IndexError);
+  s.insert(2, 7);
+  EXPECT_EQ(s, (Shape{2, 3, 7}));
+  s.erase(0);
+  EXPECT_EQ(s, (Shape{3, 7}));
+  // A huge step takes the first element only (no overflow in the length).
+  Tensor r = arange(0, 10, 1, DType::int64);
+  Tensor one = r.slice(0, 2, 10, std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(one.to_vector<std::int64_t>(), (std::vector<std::int64_t>{2}));
+}
+
+TEST(Tensor, ArangeRejectsNonFiniteAndHugeRangesAndStoresBoolsAsZeroOrOne) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_THAT([&] { arange(0, inf, 1); }, ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("finite")));
+  EXPECT_THAT([&] { arange(0, 1, std::nan("")); }, ::testing::Throws<ValueError>());
+  EXPECT_THAT([&] { arange(0, 1e300, 1); }, ::testing::ThrowsMessage<ValueError>(::testing::HasSubstr("elements")));
+  Tensor b = arange(0, 4, 1, DType::bool_);
+  EXPECT_EQ(b.to_vector<std::uint8_t>(), (std::vector<std::uint8_t>{0, 1, 1, 1}));
+  EXPECT_EQ(core::sum(b).item<std::int64_t>(), 3);
 }
 
 }  // namespace

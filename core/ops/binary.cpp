@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lamina/core/detail/alias.h"
 #include "lamina/core/detail/binary_loop.h"
 #include "lamina/core/detail/convert.h"
 #include "lamina/core/detail/grain.h"
@@ -196,10 +197,12 @@ Tensor binary_scalar(const Tensor& a, double b, BinaryOp op) {
 void binary_out(const Tensor& a, const Tensor& b, Tensor& out, BinaryOp op) {
   check_dtypes(a, b, op);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op_name(op));
-  LAMINA_CHECK(out.shape() == shape && out.dtype() == a.dtype(), ShapeError, "[", op_name(op),
-               "] out has shape ", out.shape(), " and dtype ", out.dtype(), ", expected ", shape, " and ",
-               a.dtype());
-  binary_into(a, b, out, op);
+  LAMINA_CHECK(out.shape() == shape, ShapeError, "[", op_name(op), "] out has shape ", out.shape(), ", expected ",
+               shape);
+  LAMINA_CHECK(out.dtype() == a.dtype(), DTypeError, "[", op_name(op), "] out has dtype ", out.dtype(),
+               ", expected ", a.dtype());
+  detail::check_writable(out, op_name(op));
+  binary_into(detail::unaliased(a, out), detail::unaliased(b, out), out, op);
 }
 
 void binary_inplace(Tensor& a, const Tensor& b, BinaryOp op) {
@@ -207,7 +210,8 @@ void binary_inplace(Tensor& a, const Tensor& b, BinaryOp op) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op_name(op));
   LAMINA_CHECK(shape == a.shape(), ShapeError, "[", op_name(op), "_] cannot broadcast ", b.shape(),
                " into the in-place operand of shape ", a.shape());
-  binary_into(a, b, a, op);
+  detail::check_writable(a, op_name(op));
+  binary_into(a, detail::unaliased(b, a), a, op);
 }
 
 }  // namespace

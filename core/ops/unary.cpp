@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "lamina/core/detail/alias.h"
 #include "lamina/core/detail/convert.h"
 #include "lamina/core/detail/grain.h"
 #include "lamina/core/detail/parallel.h"
@@ -134,10 +135,11 @@ Tensor clip(const Tensor& x, double lo, double hi) {
 
 void relu_out(const Tensor& x, Tensor& out) {
   check_dtype(x, UnaryOp::relu, "relu");
-  LAMINA_CHECK(out.shape() == x.shape() && out.dtype() == x.dtype() && out.is_contiguous(), ShapeError,
-               "[relu] out must be a contiguous ", x.dtype(), " tensor of shape ", x.shape(), ", got ",
-               out.dtype(), " ", out.shape());
-  Tensor xc = x.contiguous();
+  LAMINA_CHECK(out.dtype() == x.dtype(), DTypeError, "[relu] out has dtype ", out.dtype(), ", expected ",
+               x.dtype());
+  LAMINA_CHECK(out.shape() == x.shape() && out.is_contiguous(), ShapeError, "[relu] out must be a contiguous ",
+               "tensor of shape ", x.shape(), ", got shape ", out.shape(), " with strides ", out.strides());
+  Tensor xc = detail::unaliased(x, out).contiguous();
   if (is_floating(x.dtype())) run_float(xc, out, UnaryOp::relu, 0, 0);
   else run_int(xc, out, UnaryOp::relu, 0, 0);
 }
