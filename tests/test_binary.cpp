@@ -35,6 +35,8 @@ const std::vector<BinaryCase>& cases() {
 const std::vector<std::pair<Shape, Shape>>& shape_pairs() {
   static const std::vector<std::pair<Shape, Shape>> v = {
       {{17}, {17}},          {{1023}, {1023}},      {{0}, {0}},           {{7, 5}, {}},
+      {{1}, {1}},            {{7}, {7}},            {{15}, {15}},         {{16}, {16}},
+      {{33}, {33}},          {{4099}, {4099}},
       {{}, {7, 5}},          {{1}, {100003}},       {{128, 10}, {10}},    {{10}, {128, 10}},
       {{33, 17}, {33, 1}},   {{4, 1, 5}, {3, 1}},   {{2, 3, 4, 5}, {3, 1, 5}}, {{1, 6}, {5, 1}},
       {{300, 257}, {257}},   {{5, 0, 3}, {1, 3}},
@@ -161,6 +163,62 @@ TEST(Binary, ComparisonsGiveBool) {
   Tensor big = arange(0, 100003, 1, DType::int32);
   Tensor gt = core::greater(big, Tensor::scalar(50000, DType::int32));
   EXPECT_EQ(core::sum(gt).item<std::int64_t>(), 50002);
+}
+
+// Values on a grid of quarters in [-2, 2), so that ties occur.
+Tensor quarters(const Shape& shape, std::uint64_t seed, DType dt) {
+  std::vector<double> v(static_cast<std::size_t>(shape.numel()));
+  std::uint64_t state = seed;
+  for (double& x : v) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    x = static_cast<double>(static_cast<int>(state >> 61)) * 0.5 - 2.0;  // 8 values, some twice
+  }
+  return Tensor::from(v, shape).to(dt);
+}
+
+TEST(Binary, ComparisonsAndWhereMatchReferenceOverShapesLayoutsAndThreads) {
+  using Cmp = Tensor (*)(const Tensor&, const Tensor&);
+  const std::vector<std::tuple<const char*, Cmp, bool (*)(double, double)>> ops = {
+      {"less", core::less, [](double a, double b) { return a < b; }},
+      {"less_equal", core::less_equal, [](double a, double b) { return a <= b; }},
+      {"greater", core::greater, [](double a, double b) { return a > b; }},
+      {"greater_equal", core::greater_equal, [](double a, double b) { return a >= b; }},
+      {"equal", core::equal, [](double a, double b) { return a == b; }},
+      {"not_equal", core::not_equal, [](double a, double b) { return a != b; }},
+  };
+  for (DType dt : {DType::float32, DType::float64, DType::int32}) {
+    for (const auto& [sa, sb] : shape_pairs()) {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " a=" + sa.str() + " b=" + sb.str());
+      const Tensor a = quarters(sa, 1, dt), b = quarters(sb, 2, dt);
+      const Shape shape = core::broadcast_shapes(sa, sb);
+      for (bool strided : {false, true}) {
+        SCOPED_TRACE(strided ? "non-contiguous inputs" : "contiguous inputs");
+        const Tensor as = strided && sa.ndim() > 0 ? testing::gapped_copy(a) : a;
+        const Tensor bs = strided && sb.ndim() > 0 ? testing::strided_copy(b) : b;
+        for (const auto& [name, op, ref] : ops) {
+          SCOPED_TRACE(name);
+          const auto want = testing::reference_each(shape, [&, r = ref](const auto& idx) {
+            return r(testing::reference_read(a, idx), testing::reference_read(b, idx)) ? 1.0 : 0.0;
+          });
+          testing::for_each_isa([&] {
+            Tensor got = op(as, bs);
+            ASSERT_EQ(got.dtype(), DType::bool_);
+            expect_close(got, want, 0, 0);
+          });
+          testing::expect_thread_invariant([&, o = op] { return o(as, bs); });
+        }
+        // where(a < b, a, b) and where(cond, b, a) with a 3-way broadcast.
+        const Tensor cond = core::less(as, bs);
+        const auto want_min = testing::reference_each(shape, [&](const auto& idx) {
+          return std::min(testing::reference_read(a, idx), testing::reference_read(b, idx));
+        });
+        testing::for_each_isa([&] { expect_close(core::where(cond, as, bs), want_min, 0, 0); });
+        testing::expect_thread_invariant([&] { return core::where(cond, as, bs); });
+      }
+    }
+  }
+  EXPECT_THAT([] { core::where(ones({2}), ones({2}), ones({2})); },
+              ::testing::ThrowsMessage<DTypeError>(::testing::HasSubstr("[where]")));
 }
 
 TEST(Binary, WhereBroadcastsAllThree) {

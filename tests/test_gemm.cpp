@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "lamina/core/allocator.h"
 #include "lamina/core/error.h"
 #include "lamina/core/gemm.h"
 #include "lamina/core/isa.h"
@@ -483,6 +484,56 @@ TEST(Matmul, OutStridedAndAliased) {
   lamina::core::matmul_out(x, m, x);
   got = x.to_vector<double>();
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], xm[i], 1e-5);
+  // Through a temporary with beta != 0: the old output is carried in.
+  Tensor wide3 = rand_tensor({6, 10}, 7);
+  Tensor out3 = wide3.slice(1, 0, 10, 2);
+  auto before = out3.contiguous().to_vector<double>();
+  lamina::core::matmul_out(a, b, out3, 2.0, -0.5);
+  got = out3.contiguous().to_vector<double>();
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], 2.0 * ab[i] - 0.5 * before[i], 1e-5);
+  // Aliased with beta != 0: y = y @ m + y.
+  Tensor y = rand_tensor({4, 4}, 8);
+  auto y0 = y.to_vector<double>();
+  auto ym = ref_matmul(y, m, false, false, &s);
+  lamina::core::matmul_out(y, m, y, 1.0, 1.0);
+  got = y.to_vector<double>();
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ym[i] + y0[i], 1e-5);
+}
+
+TEST(Matmul, BatchedOutWithBroadcastAndAccumulation) {
+  // (3, 1, 5, 6) @ (4, 6, 2) -> (3, 4, 5, 2), accumulated into an existing output.
+  Tensor a = rand_tensor({3, 1, 5, 6}, 11), b = rand_tensor({4, 6, 2}, 12);
+  Tensor out = rand_tensor({3, 4, 5, 2}, 13);
+  const auto out0 = out.to_vector<double>();
+  lamina::core::matmul_out(a, b, out, 1.0, 1.0);
+  const auto got = out.to_vector<double>();
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (std::int64_t j = 0; j < 4; ++j) {
+      Shape s;
+      auto ab = ref_matmul(a.select(0, i).select(0, 0), b.select(0, j), false, false, &s);
+      for (std::int64_t k = 0; k < 10; ++k) {
+        const std::size_t flat = static_cast<std::size_t>((i * 4 + j) * 10 + k);
+        EXPECT_NEAR(got[flat], ab[static_cast<std::size_t>(k)] + out0[flat], 1e-5) << i << "," << j << "," << k;
+      }
+    }
+}
+
+TEST(Matmul, StridedViewsAreReadWithoutACopy) {
+  // Transposed and row-sliced operands: the only allocation is the result.
+  Tensor a = rand_tensor({64, 48}, 1), b = rand_tensor({40, 64}, 2);
+  Tensor at = a.t(), bt = b.t();                    // (48, 64), (64, 40)
+  Tensor rows = rand_tensor({96, 48}, 3).slice(0, 0, 96, 2);  // (48, 48), rows 2 apart
+  Tensor warm = lamina::core::matmul(at, bt);       // warm the packing buffers
+  const auto before = lamina::allocator_stats().allocations;
+  Tensor c = lamina::core::matmul(at, bt);
+  Tensor d = lamina::core::matmul(rows, a.slice(0, 0, 48));
+  EXPECT_EQ(lamina::allocator_stats().allocations - before, 2) << "one allocation per result, no operand copies";
+  Shape s;
+  auto want = ref_matmul(at, bt, false, false, &s);
+  auto got = c.to_vector<double>();
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4);
+  (void)warm;
+  (void)d;
 }
 
 TEST(Matmul, ThreadsBitwiseEqual) {

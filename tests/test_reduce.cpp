@@ -80,7 +80,13 @@ TEST_P(ReduceTest, FullSumOfManyLengths) {
     Tensor x = uniform({n}, 0, 1, 3, dt);
     testing::for_each_isa([&] {
       expect_close(core::sum(x), reference_reduce(x, {}, "sum"), dt == DType::float32 ? 1e-5 : 1e-12, 1e-12);
-      if (n > 0) expect_close(core::max(x), reference_reduce(x, {}, "max"), 0, 0);
+      if (n > 0) {
+        expect_close(core::max(x), reference_reduce(x, {}, "max"), 0, 0);
+        expect_close(core::min(x), reference_reduce(x, {}, "min"), 0, 0);
+        const double tol = dt == DType::float32 ? 1e-5 : 1e-12;
+        expect_close(core::mean(x), reference_reduce(x, {}, "mean"), tol, tol);
+        expect_close(core::var(x), reference_reduce(x, {}, "var"), tol * 10, tol);
+      }
     });
   }
 }
@@ -141,6 +147,36 @@ TEST_P(ReduceTest, ArgmaxArgmin) {
   EXPECT_EQ(core::argmax(x, 0).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 0, 0}));
   EXPECT_EQ(core::argmax(x, 0, true).shape(), (Shape{1, 3}));
   EXPECT_EQ(core::argmax(x, -1).dtype(), DType::int64);
+  // Every axis of 3-D shapes (ties included: values on a coarse grid),
+  // contiguous and transposed, 1 and 2 threads, against a plain loop.
+  for (Shape shape : {Shape{1, 7, 1}, Shape{3, 17, 5}, Shape{2, 1023, 3}, Shape{5, 4, 4099}}) {
+    Tensor grid = core::mul(uniform(shape, 0, 8, 33, DType::float64).to(DType::int32).to(DType::float64), 0.25).to(dt);
+    for (Tensor view : {grid, testing::strided_copy(grid)}) {
+      for (int axis = 0; axis < 3; ++axis) {
+        SCOPED_TRACE("shape=" + shape.str() + " axis=" + std::to_string(axis));
+        std::vector<std::int64_t> want_max, want_min;
+        Shape out = shape;
+        out[axis] = 1;
+        std::vector<std::int64_t> idx(3);
+        for (std::int64_t o = 0; o < out.numel(); ++o) {
+          idx = {o / (out[1] * out[2]), (o / out[2]) % out[1], o % out[2]};
+          std::int64_t best_max = 0, best_min = 0;
+          double vmax = -INFINITY, vmin = INFINITY;
+          for (std::int64_t r = 0; r < shape[axis]; ++r) {
+            idx[axis] = r;
+            const double v = testing::reference_read(view, idx);
+            if (v > vmax) vmax = v, best_max = r;
+            if (v < vmin) vmin = v, best_min = r;
+          }
+          want_max.push_back(best_max);
+          want_min.push_back(best_min);
+        }
+        EXPECT_EQ(core::argmax(view, axis).to_vector<std::int64_t>(), want_max);
+        EXPECT_EQ(core::argmin(view, axis).to_vector<std::int64_t>(), want_min);
+        testing::expect_thread_invariant([&] { return core::argmax(view, axis); });
+      }
+    }
+  }
 }
 
 // Softmax reference in float64.

@@ -119,9 +119,9 @@ inline double reference_read(const Tensor& t, const std::vector<std::int64_t>& i
   }
 }
 
-/// Reference elementwise result over `shape` (row-major), f(a, b).
-inline std::vector<double> reference_binary(const Tensor& a, const Tensor& b, const Shape& shape,
-                                            const std::function<double(double, double)>& f) {
+/// f(index) for every index of `shape`, row-major (plain index arithmetic).
+inline std::vector<double> reference_each(const Shape& shape,
+                                          const std::function<double(const std::vector<std::int64_t>&)>& f) {
   std::vector<double> out;
   std::vector<std::int64_t> idx(shape.ndim(), 0);
   for (std::int64_t flat = 0; flat < shape.numel(); ++flat) {
@@ -130,9 +130,15 @@ inline std::vector<double> reference_binary(const Tensor& a, const Tensor& b, co
       idx[d] = rem % shape[d];
       rem /= shape[d];
     }
-    out.push_back(f(reference_read(a, idx), reference_read(b, idx)));
+    out.push_back(f(idx));
   }
   return out;
+}
+
+/// Reference elementwise result over `shape` (row-major), f(a, b).
+inline std::vector<double> reference_binary(const Tensor& a, const Tensor& b, const Shape& shape,
+                                            const std::function<double(double, double)>& f) {
+  return reference_each(shape, [&](const auto& idx) { return f(reference_read(a, idx), reference_read(b, idx)); });
 }
 
 }  // namespace lamina::testing
