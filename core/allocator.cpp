@@ -245,7 +245,14 @@ void* cached_allocate(std::size_t nbytes) {
       return p;
     }
   }
-  return system_allocate(cls);
+  try {
+    return system_allocate(cls);
+  } catch (...) {
+    // Nothing was handed out: the counters must not say otherwise.
+    bump(ctr, &Counters::allocations, -1);
+    bump(ctr, &Counters::in_use, -static_cast<std::int64_t>(cls));
+    throw;
+  }
 }
 
 void cached_deallocate(void* p, std::size_t nbytes) noexcept {

@@ -40,6 +40,12 @@ class IOError : public Error {
  public:
   using Error::Error;
 };
+/// The system could not provide the memory a tensor needs (the message says
+/// how much and for which shape and dtype).
+class MemoryError : public Error {
+ public:
+  using Error::Error;
+};
 
 namespace detail {
 template <class... Args>

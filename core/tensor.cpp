@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <numeric>
 
 #include "lamina/core/allocator.h"
@@ -112,7 +113,13 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   impl->shape = shape;
   impl->dtype = dtype;
   const std::int64_t numel = contiguous_layout(shape, impl->strides, "empty");
-  impl->storage = detail::Storage::create(static_cast<std::size_t>(numel) * lamina::itemsize(dtype));
+  const std::size_t bytes = static_cast<std::size_t>(numel) * lamina::itemsize(dtype);
+  try {
+    impl->storage = detail::Storage::create(bytes);
+  } catch (const std::bad_alloc&) {
+    throw MemoryError(detail::concat("[empty] cannot allocate ", bytes, " bytes for a ", dtype,
+                                     " tensor of shape ", shape));
+  }
   return t;
 }
 

@@ -49,7 +49,9 @@ class Tensor {
   }
   ~Tensor() { reset(nullptr); }
 
-  /// A new contiguous tensor with uninitialized contents.
+  /// A new contiguous tensor with uninitialized contents. Throws ValueError
+  /// for negative or unaddressable extents, MemoryError when the system has
+  /// no memory for it.
   static Tensor empty(const Shape& shape, DType dtype = DType::float32);
   /// Copies `values` into a new contiguous tensor of `shape` (numel must match).
   template <class T>

@@ -92,6 +92,17 @@ TEST(Tape, MisuseErrors) {
               ThrowsMessage<DTypeError>(HasSubstr("source 0 has dtype int32")));
 }
 
+TEST(Tape, UndefinedWatchAndUndefinedVariableSourcesAreErrors) {
+  GradientTape tape;
+  EXPECT_THAT([&] { tape.watch(Tensor()); },
+              ThrowsMessage<ValueError>(HasSubstr("[GradientTape.watch] cannot watch an undefined tensor")));
+  Tensor x = d({1.0});
+  tape.watch(x);
+  Tensor y = sum(x * x);
+  EXPECT_THAT([&] { tape.gradient(y, std::vector<Variable>{Variable()}); },
+              ThrowsMessage<ValueError>(HasSubstr("undefined variable")));
+}
+
 TEST(Tape, NonPersistentTapeReleasesSavedTensors) {
   const auto before = allocator_stats().bytes_in_use;
   Tensor x = uniform({1000}, -1, 1, 1, DType::float64);

@@ -195,17 +195,21 @@ TEST(Binary, ComparisonsAndWhereMatchReferenceOverShapesLayoutsAndThreads) {
         SCOPED_TRACE(strided ? "non-contiguous inputs" : "contiguous inputs");
         const Tensor as = strided && sa.ndim() > 0 ? testing::gapped_copy(a) : a;
         const Tensor bs = strided && sb.ndim() > 0 ? testing::strided_copy(b) : b;
-        for (const auto& [name, op, ref] : ops) {
+        for (const auto& entry : ops) {
+          // Plain locals: clang 14 cannot capture structured bindings.
+          const char* name = std::get<0>(entry);
+          const Cmp op = std::get<1>(entry);
+          bool (*ref)(double, double) = std::get<2>(entry);
           SCOPED_TRACE(name);
-          const auto want = testing::reference_each(shape, [&, r = ref](const auto& idx) {
-            return r(testing::reference_read(a, idx), testing::reference_read(b, idx)) ? 1.0 : 0.0;
+          const auto want = testing::reference_each(shape, [&](const auto& idx) {
+            return ref(testing::reference_read(a, idx), testing::reference_read(b, idx)) ? 1.0 : 0.0;
           });
           testing::for_each_isa([&] {
             Tensor got = op(as, bs);
             ASSERT_EQ(got.dtype(), DType::bool_);
             expect_close(got, want, 0, 0);
           });
-          testing::expect_thread_invariant([&, o = op] { return o(as, bs); });
+          testing::expect_thread_invariant([&] { return op(as, bs); });
         }
         // where(a < b, a, b) and where(cond, b, a) with a 3-way broadcast.
         const Tensor cond = core::less(as, bs);

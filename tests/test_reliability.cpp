@@ -206,7 +206,9 @@ TEST(Concurrency, TwoModelsTrainedOnTwoThreadsMatchSerialTraining) {
   // Each thread fits its own Sequential (Dense, BatchNormalization, Dropout)
   // under its own tapes; built and seeded before the threads start, so the
   // global seed sequence is not drawn from concurrently.
-  auto [x, y] = class_data(256, 7);
+  const auto data = class_data(256, 7);
+  const Tensor& x = data.first;  // not a structured binding: clang 14 cannot capture those
+  const Tensor& y = data.second;
   auto train = [&](std::shared_ptr<Sequential> m, std::uint64_t seed) {
     m->fit(x, y, {.batch_size = 32, .epochs = 2, .seed = seed, .verbose = 0});
     std::vector<float> out;

@@ -246,5 +246,17 @@ TEST(Tensor, ArangeRejectsNonFiniteAndHugeRangesAndStoresBoolsAsZeroOrOne) {
   EXPECT_EQ(core::sum(b).item<std::int64_t>(), 3);
 }
 
+TEST(Tensor, AllocationFailureIsAMemoryErrorNamingTheSize) {
+  // 2^50 floats (4 PiB) is more than any address space holds. (Under
+  // ASan the preset sets allocator_may_return_null so that it fails the same way.)
+  const auto before = allocator_stats();
+  EXPECT_THAT([] { Tensor::empty({std::int64_t{1} << 50}, DType::float32); },
+              ::testing::ThrowsMessage<MemoryError>(::testing::StrEq(
+                  "[empty] cannot allocate 4503599627370496 bytes for a float32 tensor of shape (1125899906842624,)")));
+  const auto after = allocator_stats();
+  EXPECT_EQ(after.bytes_in_use, before.bytes_in_use);
+  EXPECT_EQ(after.allocations, before.allocations);
+}
+
 }  // namespace
 }  // namespace lamina

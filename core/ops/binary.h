@@ -3,6 +3,10 @@
 /// Both operands must have the same dtype (DTypeError otherwise); shapes are
 /// broadcast (ShapeError `[add] cannot broadcast (3, 4) with (5,)` otherwise).
 /// Fast paths: equal shapes, scalar operand, row-vector (bias) operand.
+/// maximum/minimum give NaN when either operand is NaN; integer add, sub and
+/// mul wrap modulo 2^bits (as NumPy). In-place and `_out` forms may alias
+/// their inputs (an overlapping source is copied first) but not write into
+/// a broadcast view (ValueError).
 
 #include "lamina/core/tensor.h"
 

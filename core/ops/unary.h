@@ -3,7 +3,8 @@
 /// differentiable versions live in autograd/). Float ops accept float32 and
 /// float64; neg, abs, square, sign, relu and clip also accept int32/int64.
 /// Inputs may be any strided view; outputs are new contiguous tensors unless
-/// an `_out` form is used.
+/// an `_out` form is used. NaN stays NaN (relu and clip included); integer
+/// neg, abs and square wrap modulo 2^bits (as NumPy).
 
 #include "lamina/core/tensor.h"
 
