@@ -58,24 +58,39 @@ struct TsanEndIgnoresAtThreadExit {
 };
 thread_local TsanEndIgnoresAtThreadExit tsan_end_ignores_at_thread_exit;
 
+// True on TBB's worker threads (set when one first enters an observed arena).
+thread_local bool tsan_is_tbb_worker = false;
+
 // Under ThreadSanitizer, TBB worker threads run with access checks off except
-// inside lamina's task bodies (see detail/tsan.h).
+// inside lamina's task bodies (see detail/tsan.h). One observer per external
+// thread's arena: detail::tsan_observe_calling_threads_arena.
 class TsanIgnoreTbbWorkers : public tbb::task_scheduler_observer {
  public:
   TsanIgnoreTbbWorkers() { observe(true); }
+  ~TsanIgnoreTbbWorkers() override { observe(false); }
   void on_scheduler_entry(bool worker) override {
     if (!worker) return;
+    tsan_is_tbb_worker = true;
     static_cast<void>(&tsan_end_ignores_at_thread_exit);  // constructs this thread's
     detail::tsan_ignore_begin();
   }
   void on_scheduler_exit(bool worker) override {
-    if (worker) detail::tsan_ignore_end();
+    if (worker && detail::tsan_ignore_depth > 0) detail::tsan_ignore_end();
   }
 };
-const TsanIgnoreTbbWorkers tsan_ignore_tbb_workers;
 #endif
 
 }  // namespace
+
+#ifdef LAMINA_TSAN
+namespace detail {
+void tsan_observe_calling_threads_arena() {
+  if (tsan_is_tbb_worker) return;  // inside a task: its arena is observed already
+  thread_local TsanIgnoreTbbWorkers observer;  // started on this thread's first spawn
+  static_cast<void>(&observer);
+}
+}  // namespace detail
+#endif
 
 void set_num_threads(int n) {
   LAMINA_CHECK(n >= 1, ValueError, "[set_num_threads] expected n >= 1, got ", n);

@@ -66,29 +66,52 @@ inline void tsan_ignore_end() {
 #endif
 }
 
+/// Makes sure TBB workers entering the calling thread's arena run ignored.
+/// A task_scheduler_observer only sees the arena of the thread that started
+/// it, and every external thread (each std::thread using lamina) has its own
+/// implicit arena, so each gets its observer on its first spawn (defined in
+/// threading.cpp; nothing to do on TBB's own workers).
+#ifdef LAMINA_TSAN
+void tsan_observe_calling_threads_arena();
+#else
+inline void tsan_observe_calling_threads_arena() {}
+#endif
+
 /// RAII for the body of a task handed to TBB: checked accesses, ordered after
 /// the spawning code (acquire of `token`) and before the join (release).
+/// Whatever the ignore depth of the thread that runs it (a worker may have
+/// entered several observed arenas, or none), the body runs fully checked
+/// and the depth is restored after it.
 class TsanTaskBody {
  public:
   explicit TsanTaskBody(void* token) : token_(token) {
-    tsan_ignore_end();
+#ifdef LAMINA_TSAN
+    saved_depth_ = tsan_ignore_depth;
+    while (tsan_ignore_depth > 0) tsan_ignore_end();
+#endif
     tsan_acquire(token_);
   }
   ~TsanTaskBody() {
     tsan_release(token_);
-    tsan_ignore_begin();
+#ifdef LAMINA_TSAN
+    while (tsan_ignore_depth < saved_depth_) tsan_ignore_begin();
+#endif
   }
   TsanTaskBody(const TsanTaskBody&) = delete;
   TsanTaskBody& operator=(const TsanTaskBody&) = delete;
 
  private:
   void* token_;
+#ifdef LAMINA_TSAN
+  int saved_depth_ = 0;
+#endif
 };
 
 /// RAII around a call into TBB that spawns and joins tasks (see above).
 class TsanSpawnAndJoin {
  public:
   explicit TsanSpawnAndJoin(void* token) : token_(token) {
+    tsan_observe_calling_threads_arena();
     tsan_release(token_);
     tsan_ignore_begin();
   }
