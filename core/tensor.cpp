@@ -322,7 +322,7 @@ Tensor Tensor::slice(int axis, std::int64_t start, std::int64_t stop, std::int64
   std::int64_t len = e > b ? (e - b - 1) / step + 1 : 0;
   Shape sh = shape(), st = strides();
   sh[a] = len;
-  st[a] = strides()[a] * step;
+  st[a] = len > 1 ? strides()[a] * step : strides()[a];  // a huge step only ever takes one element
   return make_view(sh, st, offset() + b * strides()[a]);
 }
 

@@ -231,9 +231,10 @@ TEST(Tensor, BadViewAndShapeArgumentsThrow) {
   s.erase(0);
   EXPECT_EQ(s, (Shape{3, 7}));
   // A huge step takes the first element only (no overflow in the length).
-  Tensor r = arange(0, 10, 1, DType::int64);
+  Tensor r = arange(0, 30, 1, DType::int64).reshape({10, 3});
   Tensor one = r.slice(0, 2, 10, std::numeric_limits<std::int64_t>::max());
-  EXPECT_EQ(one.to_vector<std::int64_t>(), (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(one.shape(), (Shape{1, 3}));
+  EXPECT_EQ(one.to_vector<std::int64_t>(), (std::vector<std::int64_t>{6, 7, 8}));
 }
 
 TEST(Tensor, ArangeRejectsNonFiniteAndHugeRangesAndStoresBoolsAsZeroOrOne) {
