@@ -16,7 +16,6 @@
 #include <new>
 #include <set>
 #include <unordered_map>
-#include <utility>
 
 #include "lamina/autograd/tape.h"
 #include "lamina/core/random.h"
@@ -594,10 +593,6 @@ std::shared_ptr<Layer> model_from_config(const Config& env) {
         LAMINA_CHECK(probe_numel <= (std::int64_t{1} << 28), ValueError,
                      "[model_from_json] build_config.input_shape ", Shape(dims), " is implausibly large");
       }
-      auto out_of_memory = [&, &name = std::as_const(cls)] {  // clang 14 cannot capture bindings themselves
-        return ValueError(detail::concat("[model_from_json] building '", name, "' for input shape ", Shape(dims),
-                                         " ran out of memory"));
-      };
       try {
         layer->build_for(Shape(dims));
         // Run once on a batch of zeros so nested layers create their weights
@@ -613,13 +608,10 @@ std::shared_ptr<Layer> model_from_config(const Config& env) {
           // Integer inputs (e.g. Embedding indices): index 0 is always valid.
           (*layer)(zeros(Shape(probe), DType::int64), /*training=*/false);
         }
-      } catch (const MemoryError&) {
-        throw out_of_memory();
-      } catch (const std::bad_alloc&) {
-        throw out_of_memory();
       } catch (const std::exception& e) {
+        const bool oom = dynamic_cast<const MemoryError*>(&e) || dynamic_cast<const std::bad_alloc*>(&e);
         throw ValueError(detail::concat("[model_from_json] building '", cls, "' for input shape ", Shape(dims),
-                                        " failed: ", e.what()));
+                                        oom ? " ran out of memory" : " failed: ", oom ? "" : e.what()));
       }
     }
   }
