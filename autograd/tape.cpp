@@ -226,9 +226,10 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
 
   // Forward reachability from the sources: only nodes depending on a source
   // run their backward, and only for the inputs that lead to a source.
-  std::unordered_set<std::uint64_t> reach;
+  std::unordered_set<std::uint64_t> source_ids;
   for (const Tensor& s : sources)
-    if (auto* m = detail::meta_of(s)) reach.insert(m->id);
+    if (auto* m = detail::meta_of(s)) source_ids.insert(m->id);
+  std::unordered_set<std::uint64_t> reach = source_ids;
   for (const Node& n : tape.nodes)
     for (int i = 0; i < n.n_inputs; ++i)
       if (n.inputs[i] && reach.count(n.inputs[i])) {
@@ -240,9 +241,6 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
   // raw core:: ops) reaches no source: every source is unconnected, as with
   // TensorFlow's tape.
   std::unordered_map<std::uint64_t, Tensor> grads;
-  std::unordered_set<std::uint64_t> source_ids;
-  for (const Tensor& s : sources)
-    if (auto* m = detail::meta_of(s)) source_ids.insert(m->id);
   const auto* target_meta = detail::meta_of(target);
   if (target_meta) {
     Tensor seed = output_gradient.defined() ? output_gradient.to(target.dtype()) : ones_like(target);

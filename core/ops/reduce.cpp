@@ -173,7 +173,7 @@ Tensor reduce(const Tensor& x_in, const Axes& axes_in, bool keepdims, ReduceOp o
   if (op == ReduceOp::sum && !is_floating(x_in.dtype()) && x_in.dtype() != DType::int64)
     return reduce(x_in.to(DType::int64), axes_in, keepdims, op, name);
   // Fast path: everything of a contiguous tensor into one value.
-  if (axes_in.empty() && x_in.dtype() != DType::bool_ && x_in.is_contiguous() && x_in.numel() > 0) {
+  if (axes_in.empty() && x_in.is_contiguous() && x_in.numel() > 0) {  // bool only sums, converted above
     Shape out_shape;
     if (keepdims) out_shape.resize(x_in.ndim(), 1);
     Tensor out = Tensor::empty(out_shape, x_in.dtype());
@@ -184,7 +184,7 @@ Tensor reduce(const Tensor& x_in, const Axes& axes_in, bool keepdims, ReduceOp o
     });
     return out;
   }
-  Tensor x = x_in.contiguous();  // bool only sums, converted above
+  Tensor x = x_in.contiguous();
   const std::vector<int> axes = resolve_axes(axes_in, x.ndim(), name);
   if (op != ReduceOp::sum) {
     for (int a : axes)
