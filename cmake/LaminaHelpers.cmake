@@ -19,10 +19,15 @@ set(LAMINA_ISA_FLAGS_avx512 -mavx512f -mavx512cd -mavx512bw -mavx512dq -mavx512v
 
 # lamina_add_isa_sources(target family): for each ISA, adds
 # core/kernels/<family>_<isa>.cpp with that ISA's flags.
+# -ffp-contract=off: kernels compute exactly what they write. A fused
+# multiply-add is asked for explicitly (core/detail/simd_fma.h), never left to
+# the compiler, whose choices can differ between inlined copies of one kernel
+# (GCC's C++ default is fast contraction) and so between the code paths that
+# a thread split or an output size selects.
 function(lamina_add_isa_sources target dir family)
   foreach(isa IN LISTS LAMINA_ISA_LIST)
     set(src ${dir}/${family}_${isa}.cpp)
     target_sources(${target} PRIVATE ${src})
-    set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${LAMINA_ISA_FLAGS_${isa}}")
+    set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${LAMINA_ISA_FLAGS_${isa}};-ffp-contract=off")
   endforeach()
 endfunction()

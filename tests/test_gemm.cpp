@@ -315,6 +315,28 @@ AlignedVec<T> run_gemm(int threads, i64 M, i64 N, i64 K, bool ta, bool tb) {
   return C;
 }
 
+// Each product is added with one rounding on the ISAs that have FMA, in every
+// tile variant and orientation: (-1)·1 + (1+2⁻¹²)·(1+2⁻¹²) is 2⁻¹¹ + 2⁻²⁴
+// fused, but 2⁻¹¹ when the product is rounded first (its 2⁻²⁴ is a tie that
+// rounds to even). xsimd 8.1 has no AVX-512 fma (it is x*y + z, which the
+// compiler contracted in some tile variants and not in others, so results
+// depended on the thread split); core/detail/simd_fma.h supplies it.
+TEST(Gemm, FusedMultiplyAddRoundsOnce) {
+  const float e = std::ldexp(1.0f, -12);
+  for_each_isa([&] {
+    const bool fused = lamina::current_isa() != lamina::Isa::sse42;
+    const float expected = fused ? std::ldexp(1.0f, -11) + std::ldexp(1.0f, -24) : std::ldexp(1.0f, -11);
+    for (i64 M : {2, 3, 7, 14, 20, 37})
+      for (i64 N : {2, 5, 16, 33, 100}) {
+        AlignedVec<float> A(M * 2), B(2 * N), C(M * N, 5.0f);
+        for (i64 i = 0; i < M; ++i) A[i * 2] = -1.0f, A[i * 2 + 1] = 1.0f + e;
+        for (i64 j = 0; j < N; ++j) B[j] = 1.0f, B[N + j] = 1.0f + e;
+        lamina::gemm<float>(M, N, 2, 1.0f, A.data(), 2, 1, B.data(), N, 1, 0.0f, C.data(), N, 1);
+        for (i64 i = 0; i < M * N; ++i) ASSERT_EQ(C[i], expected) << M << "x" << N << " element " << i;
+      }
+  });
+}
+
 TEST(Gemm, OneAndTwoThreadsBitwiseEqual) {
   for_each_isa([] {
     struct S {

@@ -17,6 +17,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "lamina/core/detail/simd_fma.h"
+
 #if defined(__AVX__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -143,7 +145,7 @@ inline void store_tile_fringe(const Vec<T, Arch> (&acc)[M][NV], int n, T* c, i64
         for (int l = 0; l < 8 && v * 8 + l < n; ++l) {
           T* cp = c + (v * 8 + l) * cs_c;
           V x(r[l]);
-          if (beta != T(0)) x = xsimd::fma(vb, V(_mm256_maskload_ps(cp, rows)), x);
+          if (beta != T(0)) x = fmadd(vb, V(_mm256_maskload_ps(cp, rows)), x);
           store_first<M>(cp, x);
         }
       }
@@ -160,7 +162,7 @@ inline void store_tile_fringe(const Vec<T, Arch> (&acc)[M][NV], int n, T* c, i64
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       V r = scale ? acc[i][v] * va : acc[i][v];
-      if (beta != T(0)) r = xsimd::fma(vb, V::load_aligned(&buf[i][v * W]), r);
+      if (beta != T(0)) r = fmadd(vb, V::load_aligned(&buf[i][v * W]), r);
       r.store_aligned(&buf[i][v * W]);
     }
     for (int j = 0; j < n; ++j) c[i * rs_c + j * cs_c] = buf[i][j];
@@ -209,7 +211,7 @@ template <class T, class Arch, int M, int NV, int PACKED_MR, int STORE = kAnySto
     for (int i = 0; i < M; ++i) {
       const V ai(ap[i * rs_a]);
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
     ap += cs_a;
     bp += ldb;
@@ -224,7 +226,7 @@ template <class T, class Arch, int M, int NV, int PACKED_MR, int STORE = kAnySto
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
         V r = scale ? acc[i][v] * va : acc[i][v];
-        if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(cp + v * W), r);
+        if (beta != T(0)) r = fmadd(vb, V::load_unaligned(cp + v * W), r);
         r.store_unaligned(cp + v * W);
       }
     }
@@ -423,14 +425,14 @@ inline void gemv_dot_rows(i64 k, T alpha, const T* a, i64 lda, const T* x, T bet
     const V x0 = V::load_unaligned(x + p), x1 = V::load_unaligned(x + p + W);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      acc[r][0] = xsimd::fma(V::load_unaligned(a + r * lda + p), x0, acc[r][0]);
-      acc[r][1] = xsimd::fma(V::load_unaligned(a + r * lda + p + W), x1, acc[r][1]);
+      acc[r][0] = fmadd(V::load_unaligned(a + r * lda + p), x0, acc[r][0]);
+      acc[r][1] = fmadd(V::load_unaligned(a + r * lda + p + W), x1, acc[r][1]);
     }
   }
   if (p + W <= k) {
     const V x0 = V::load_unaligned(x + p);
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) acc[r][0] = xsimd::fma(V::load_unaligned(a + r * lda + p), x0, acc[r][0]);
+    for (int r = 0; r < R; ++r) acc[r][0] = fmadd(V::load_unaligned(a + r * lda + p), x0, acc[r][0]);
     p += W;
   }
   for (int r = 0; r < R; ++r) {
@@ -470,13 +472,13 @@ inline void gemv_axpy_cols(i64 k, T alpha, const T* a, i64 lda, const T* x, i64 
   for (i64 p = 0; p < k; ++p) {
     const V xv(x[p * incx]);
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[v] = xsimd::fma(xv, V::load_unaligned(a + p * lda + v * W), acc[v]);
+    for (int v = 0; v < NV; ++v) acc[v] = fmadd(xv, V::load_unaligned(a + p * lda + v * W), acc[v]);
   }
   const V va(alpha), vb(beta);
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) {
     V r = alpha != T(1) ? acc[v] * va : acc[v];
-    if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(y + v * W), r);
+    if (beta != T(0)) r = fmadd(vb, V::load_unaligned(y + v * W), r);
     r.store_unaligned(y + v * W);
   }
 }
@@ -494,7 +496,7 @@ inline void axpy_rows(i64 n, const T* a, i64 lda, const T* x, i64 incx, T* acc) 
   for (i64 j = 0; j < n; j += W) {
     V s = V::load_aligned(acc + j);
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) s = xsimd::fma(xs[r], V::load_unaligned(a + r * lda + j), s);
+    for (int r = 0; r < R; ++r) s = fmadd(xs[r], V::load_unaligned(a + r * lda + j), s);
     s.store_aligned(acc + j);
   }
 }
@@ -528,7 +530,7 @@ void gemv_axpy(i64 n, i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx,
       for (; p < k; ++p) axpy_rows<T, Arch, 1>(nb, a + p * lda + j, lda, x + p * incx, incx, acc);
       for (i64 q = 0; q < nb; q += W) {
         V r = alpha != T(1) ? V::load_aligned(acc + q) * va : V::load_aligned(acc + q);
-        if (beta != T(0)) r = xsimd::fma(vb, V::load_unaligned(y + j + q), r);
+        if (beta != T(0)) r = fmadd(vb, V::load_unaligned(y + j + q), r);
         r.store_unaligned(y + j + q);
       }
     }
@@ -545,11 +547,11 @@ void gemv_axpy(i64 n, i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx,
     V vacc(T(0));
     for (i64 p = 0; p < k; ++p) {
       for (int q = 0; q < W; ++q) acc[q] = q < t ? a[p * lda + j + q] : T(0);
-      vacc = xsimd::fma(V(x[p * incx]), V::load_unaligned(acc), vacc);
+      vacc = fmadd(V(x[p * incx]), V::load_unaligned(acc), vacc);
     }
     for (int q = 0; q < W; ++q) buf[q] = (beta != T(0) && q < t) ? y[j + q] : T(0);
     V r = alpha != T(1) ? vacc * V(alpha) : vacc;
-    if (beta != T(0)) r = xsimd::fma(V(beta), V::load_aligned(buf), r);
+    if (beta != T(0)) r = fmadd(V(beta), V::load_aligned(buf), r);
     r.store_aligned(buf);
     for (int q = 0; q < t; ++q) y[j + q] = buf[q];
   }
