@@ -95,6 +95,22 @@ __attribute__((target("avx2,fma"))) float fma_chains(std::int64_t iterations) {
   return _mm256_cvtss_f32(total);
 }
 
+__attribute__((target("avx512f"))) float fma_chains_512(std::int64_t iterations) {
+  constexpr int kChains = 12;
+  const __m512 scale = _mm512_set1_ps(g_scale), offset = _mm512_set1_ps(g_offset);
+  __m512 acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
+  for (std::int64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], scale, offset);
+  }
+  __m512 total = acc[0];
+  for (int c = 1; c < kChains; ++c) total = _mm512_add_ps(total, acc[c]);
+  alignas(64) float lanes[16];  // not _mm512_reduce_add_ps: GCC 12 warns inside it
+  _mm512_store_ps(lanes, total);
+  return lanes[0] + lanes[15];
+}
+
 std::string machine_probe() {
   const bool avx2 = __builtin_cpu_supports("avx2");
   const bool fma = avx2 && __builtin_cpu_supports("fma");
@@ -115,6 +131,12 @@ std::string machine_probe() {
         5, 5, 20 * work);
     used += std::snprintf(line + used, sizeof line - used, " fma %.0f GFLOP/s (2 threads: %.0f),", one / 1e9,
                           two / 1e9);
+    if (__builtin_cpu_supports("avx512f")) {
+      constexpr std::int64_t kIterations512 = kIterations / 2;
+      const double one512 = best_rate([] { g_sink_f = fma_chains_512(kIterations512); }, 50, 5,
+                                      static_cast<double>(kIterations512) * kFmaChain512Flops);
+      used += std::snprintf(line + used, sizeof line - used, " 512-bit fma %.0f GFLOP/s,", one512 / 1e9);
+    }
   }
   const double l2 = read_rate(std::int64_t{256} << 10, avx2);
   const double l3 = read_rate(std::int64_t{8} << 20, avx2);

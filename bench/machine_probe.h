@@ -14,6 +14,12 @@ namespace lamina::bench {
 float fma_chains(std::int64_t iterations);
 inline constexpr double kFmaChainFlops = 12 * 8 * 2;
 
+/// The same with 512-bit FMAs (kFmaChain512Flops per iteration). Only on CPUs
+/// with AVX-512F. Some cores run these at twice the 256-bit rate (two 512-bit
+/// FMA units), others at the same rate (Zen 4 splits each into two halves).
+float fma_chains_512(std::int64_t iterations);
+inline constexpr double kFmaChain512Flops = 12 * 16 * 2;
+
 /// One line: how fast one core does FMAs from registers, and two threads
 /// together, and how fast one core reads a buffer held in its L2 (256 KiB)
 /// and one held in L3 (8 MiB), e.g. "probe: fma 117 GFLOP/s (2 threads:
