@@ -399,13 +399,16 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     gemm_tile(kr, plan, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
     return;
   }
-  // Tile edges: rows in equal shares (the panel kernel takes any row count)
-  // and columns on vector-width multiples, rather than whole MR x NR blocks:
-  // bwd1_dx's 784 columns split 400 + 384 instead of 416 + 368 (NR = 32),
-  // which had one thread doing 6 % more than half the work.
-  const i64 rows = (M + best_gm - 1) / best_gm;
-  const i64 vectors = (N + W - 1) / W;
-  const i64 cols = (vectors + best_gn - 1) / best_gn * W;
+  // Tile edges in near-equal shares on cache-line multiples of C's
+  // contiguous dimension (no line written by two threads) rather than on
+  // whole MR x NR blocks: bwd1_dx's 784 columns split 400 + 384 instead of
+  // 416 + 368 (NR = 32), which had one thread doing 6 % more than half the
+  // work. A line is a multiple of every vector width; the panel kernel
+  // takes any row count.
+  const i64 line = 64 / static_cast<i64>(sizeof(T));
+  const i64 row_unit = rs_c == 1 ? line : 1, col_unit = cs_c == 1 ? line : W;
+  const i64 rows = ((M + row_unit - 1) / row_unit + best_gm - 1) / best_gm * row_unit;
+  const i64 cols = ((N + col_unit - 1) / col_unit + best_gn - 1) / best_gn * col_unit;
   const int gn = best_gn;
   auto task = [&](i64 t) {
     const i64 m0 = (t / gn) * rows, n0 = (t % gn) * cols;

@@ -256,6 +256,29 @@ TEST(Binary, OutAndInPlaceForms) {
               ::testing::ThrowsMessage<ShapeError>(::testing::HasSubstr("[add_] cannot broadcast (2, 2)")));
 }
 
+// axpy_ against a float64 reference and bitwise across thread counts on
+// every ISA: the 2-thread split puts elements in the vector tail that one
+// thread computes in the vector body, so both must round alike.
+TEST(Binary, AxpyMatchesReferenceAndThreads) {
+  for (DType dt : {DType::float32, DType::float64})
+    for (std::int64_t n : {std::int64_t{1}, std::int64_t{17}, std::int64_t{100'003}}) {
+      const Tensor x = uniform({n}, -3, 3, 21, dt), y0 = uniform({n}, -3, 3, 22, dt);
+      const auto xv = x.to_vector<double>(), yv = y0.to_vector<double>();
+      std::vector<double> ref(xv.size());
+      for (std::size_t i = 0; i < xv.size(); ++i) ref[i] = yv[i] + 1.7 * xv[i];
+      testing::for_each_isa([&] {
+        Tensor y = y0.clone();
+        core::axpy_(y, 1.7, x);
+        expect_close(y, ref, dt == DType::float32 ? 1e-6 : 1e-15, 1e-6);
+        testing::expect_thread_invariant([&] {
+          Tensor z = y0.clone();
+          core::axpy_(z, 1.7, x);
+          return z;
+        });
+      });
+    }
+}
+
 TEST(Binary, ErrorMessagesArePinned) {
   EXPECT_THAT([] { core::add(ones({3, 4}), ones({5})); },
               ::testing::ThrowsMessage<ShapeError>(::testing::StrEq("[add] cannot broadcast (3, 4) with (5,)")));

@@ -333,7 +333,19 @@ TEST(Gemm, FusedMultiplyAddRoundsOnce) {
         for (i64 j = 0; j < N; ++j) B[j] = 1.0f, B[N + j] = 1.0f + e;
         lamina::gemm<float>(M, N, 2, 1.0f, A.data(), 2, 1, B.data(), N, 1, 0.0f, C.data(), N, 1);
         for (i64 i = 0; i < M * N; ++i) ASSERT_EQ(C[i], expected) << M << "x" << N << " element " << i;
+        // The beta step too: (1+2⁻¹²)·(1+2⁻¹²) + (-1)·1 with beta = C = 1+2⁻¹².
+        AlignedVec<float> A1(M, -1.0f), B1(N, 1.0f), C1(M * N, 1.0f + e);
+        lamina::gemm<float>(M, N, 1, 1.0f, A1.data(), 1, 1, B1.data(), N, 1, 1.0f + e, C1.data(), N, 1);
+        for (i64 i = 0; i < M * N; ++i) ASSERT_EQ(C1[i], expected) << M << "x" << N << " beta, element " << i;
       }
+    // Large enough to be split over two threads.
+    ThreadsGuard g(2);
+    const i64 M = 600, N = 601;
+    AlignedVec<float> A(M * 2), B(2 * N), C(M * N);
+    for (i64 i = 0; i < M; ++i) A[i * 2] = -1.0f, A[i * 2 + 1] = 1.0f + e;
+    for (i64 j = 0; j < N; ++j) B[j] = 1.0f, B[N + j] = 1.0f + e;
+    lamina::gemm<float>(M, N, 2, 1.0f, A.data(), 2, 1, B.data(), N, 1, 0.0f, C.data(), N, 1);
+    for (i64 i = 0; i < M * N; ++i) ASSERT_EQ(C[i], expected) << "600x601 on 2 threads, element " << i;
   });
 }
 

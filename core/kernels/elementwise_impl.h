@@ -829,7 +829,11 @@ void axpy(T* y, T alpha, const T* x, std::int64_t n) {
   std::int64_t i = 0;
   for (; i + W <= n; i += W)
     fmadd(a, B::load_unaligned(x + i), B::load_unaligned(y + i)).store_unaligned(y + i);
-  for (; i < n; ++i) y[i] += alpha * x[i];
+  // The tail through the same fused vector operation: a scalar y += alpha*x
+  // rounds twice (kernel units do not contract), and a thread split moves
+  // elements between the body and the tail.
+  if (i < n)
+    store_partial(y + i, fmadd(a, load_partial<B>(x + i, n - i, T(0)), load_partial<B>(y + i, n - i, T(0))), n - i);
 }
 
 template <class Arch, class T>
