@@ -114,8 +114,8 @@ inline void store_first(float* p, __m256 x) {
 }
 #endif
 
-#if defined(__AVX512F__)
-/// AVX-512 column store: r holds ROWS (<= 8) rows of C, lanes = columns j0 ..
+#if defined(__AVX2__)
+/// Column store of a C tile: r holds ROWS (<= 8) rows of C, lanes = columns j0 ..
 /// j0 + 7; each of those below n is stored as ROWS contiguous floats at
 /// c + j * cs_c, after r is transposed in registers. beta != 0 adds beta * C
 /// with one FMA per lane, as every other store path does.
@@ -131,7 +131,9 @@ inline void store_columns_8(__m256 (&r)[8], int j0, int n, float* c, i64 cs_c, f
     store_first<ROWS>(cp, x);
   }
 }
+#endif
 
+#if defined(__AVX512F__)
 /// Half h (0: lanes 0-7, 1: lanes 8-15) of v.
 inline __m256 half_of(__m512 v, int h) {
   // __builtin_shufflevector (GCC 12, clang) rather than the extract
@@ -164,19 +166,12 @@ inline void store_tile_fringe(const Vec<T, Arch> (&acc)[M][NV], int n, T* c, i64
       // in registers and write a column in at most three plain stores (and
       // one masked load when beta != 0) instead of M scalar stores through
       // the buffer below; same arithmetic, so the same bits.
-      const __m256i rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(M), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
         __m256 r[8];
 #pragma GCC unroll 8
         for (int i = 0; i < 8; ++i) r[i] = i < M ? __m256(scale ? acc[i][v] * va : acc[i][v]) : _mm256_setzero_ps();
-        transpose_8x8(r);
-        for (int l = 0; l < 8 && v * 8 + l < n; ++l) {
-          T* cp = c + (v * 8 + l) * cs_c;
-          V x(r[l]);
-          if (beta != T(0)) x = fmadd(vb, V(_mm256_maskload_ps(cp, rows)), x);
-          store_first<M>(cp, x);
-        }
+        store_columns_8<M>(r, v * 8, n, c, cs_c, beta);
       }
       return;
     }
