@@ -9,8 +9,24 @@
 #include <string_view>
 #include <vector>
 
+#include "lamina/core/error.h"
+
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+
+// Under AddressSanitizer, blocks resting in the caches are poisoned, and so is
+// the size-class slack past each request: ASan then reports a use of a freed
+// tensor's data, or a read past its end, instead of the cache hiding them.
+#if defined(__SANITIZE_ADDRESS__)
+#define LAMINA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LAMINA_ASAN 1
+#endif
+#endif
+#if defined(LAMINA_ASAN)
+#include <sanitizer/asan_interface.h>
 #endif
 
 namespace lamina {
@@ -219,7 +235,53 @@ namespace detail {
 std::size_t allocation_size_class(std::size_t nbytes) { return size_class(nbytes); }
 }  // namespace detail
 
+namespace {
+thread_local std::size_t t_max_request = static_cast<std::size_t>(-1);
+
+// A block handed out: only its first `nbytes` bytes may be touched.
+inline void* handed_out(void* p, std::size_t nbytes, std::size_t cls) noexcept {
+#if defined(LAMINA_ASAN)
+  ASAN_POISON_MEMORY_REGION(p, cls);
+  ASAN_UNPOISON_MEMORY_REGION(p, nbytes);
+#else
+  static_cast<void>(nbytes);
+  static_cast<void>(cls);
+#endif
+  return p;
+}
+
+// A block going into a cache: nobody may touch it until it is handed out again.
+inline void resting(void* p, std::size_t cls) noexcept {
+#if defined(LAMINA_ASAN)
+  ASAN_POISON_MEMORY_REGION(p, cls);
+#else
+  static_cast<void>(p);
+  static_cast<void>(cls);
+#endif
+}
+
+// A block going back to the system.
+inline void release(void* p, std::size_t cls) noexcept {
+#if defined(LAMINA_ASAN)
+  ASAN_UNPOISON_MEMORY_REGION(p, cls);
+#else
+  static_cast<void>(cls);
+#endif
+  std::free(p);
+}
+}  // namespace
+
+namespace detail {
+AllocationLimit::AllocationLimit(std::size_t max_request_bytes) : previous_(t_max_request) {
+  if (max_request_bytes < t_max_request) t_max_request = max_request_bytes;
+}
+AllocationLimit::~AllocationLimit() { t_max_request = previous_; }
+}  // namespace detail
+
 void* cached_allocate(std::size_t nbytes) {
+  if (nbytes > t_max_request) [[unlikely]]
+    throw MemoryError(detail::concat("[allocator] a request of ", nbytes, " bytes exceeds the limit of ", t_max_request,
+                                     " bytes set on this thread (detail::AllocationLimit)"));
   const std::size_t cls = size_class(nbytes);
   // One lookup of the thread's counters per call: this path is part of every
   // op's fixed cost.
@@ -231,7 +293,7 @@ void* cached_allocate(std::size_t nbytes) {
     if (t_cache.counts[idx] > 0) {
       bump(ctr, &Counters::hits, 1);
       bump(ctr, &Counters::cached, -static_cast<std::int64_t>(cls));
-      return t_cache.blocks[idx][--t_cache.counts[idx]];
+      return handed_out(t_cache.blocks[idx][--t_cache.counts[idx]], nbytes, cls);
     }
   }
   if (cls <= kMaxCached) {
@@ -242,11 +304,11 @@ void* cached_allocate(std::size_t nbytes) {
       list.blocks.pop_back();
       bump(ctr, &Counters::hits, 1);
       bump(ctr, &Counters::cached, -static_cast<std::int64_t>(cls));
-      return p;
+      return handed_out(p, nbytes, cls);
     }
   }
   try {
-    return system_allocate(cls);
+    return handed_out(system_allocate(cls), nbytes, cls);
   } catch (...) {
     // Nothing was handed out: the counters must not say otherwise.
     bump(ctr, &Counters::allocations, -1);
@@ -260,6 +322,7 @@ void cached_deallocate(void* p, std::size_t nbytes) noexcept {
   const std::size_t cls = size_class(nbytes);
   Counters* ctr = my_counters();
   bump(ctr, &Counters::in_use, -static_cast<std::int64_t>(cls));
+  resting(p, cls);
   if (cls <= kThreadCachedMax && !t_cache.disabled) {
     const int idx = class_index(cls);
     if (t_cache.counts[idx] < kThreadSlots) {
@@ -290,7 +353,7 @@ void return_to_shared(void* p, std::size_t cls) {
       }
     }
   }
-  std::free(p);
+  release(p, cls);
 }
 }  // namespace
 
@@ -309,7 +372,7 @@ void empty_cache() {
   for (std::size_t i = 0; i < c.lists.size(); ++i) {
     FreeList& list = c.lists[i];
     std::lock_guard lock(list.mutex);
-    for (void* p : list.blocks) std::free(p);
+    for (void* p : list.blocks) release(p, list.block_size);
     bump(&Counters::cached, -static_cast<std::int64_t>(list.blocks.size() * list.block_size));
     list.blocks.clear();
   }

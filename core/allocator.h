@@ -32,6 +32,22 @@ void empty_cache();
 namespace detail {
 /// Size actually reserved for a request (the size class), exposed for tests.
 std::size_t allocation_size_class(std::size_t nbytes);
+
+/// While alive on this thread, a cached_allocate request of more than
+/// `max_request_bytes` throws MemoryError naming both sizes; nested limits
+/// keep the smallest. A loader building a model described by an untrusted
+/// file uses it, so that a few bytes of configuration cannot make it
+/// allocate gigabytes.
+class AllocationLimit {
+ public:
+  explicit AllocationLimit(std::size_t max_request_bytes);
+  ~AllocationLimit();
+  AllocationLimit(const AllocationLimit&) = delete;
+  AllocationLimit& operator=(const AllocationLimit&) = delete;
+
+ private:
+  std::size_t previous_;
+};
 }  // namespace detail
 
 }  // namespace lamina

@@ -1,5 +1,6 @@
 #include "lamina/layers/layer.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <regex>
@@ -39,6 +40,38 @@ thread_local int t_skip_initialization = 0;
 SkipWeightInitialization::SkipWeightInitialization() { ++t_skip_initialization; }
 SkipWeightInitialization::~SkipWeightInitialization() { --t_skip_initialization; }
 bool skipping_weight_initialization() { return t_skip_initialization > 0; }
+
+namespace {
+constexpr std::int64_t kNoBudget = -1;
+thread_local std::int64_t t_weight_bytes_left = kNoBudget;
+}  // namespace
+WeightBytesBudget::WeightBytesBudget(std::int64_t bytes) : previous_(t_weight_bytes_left) {
+  t_weight_bytes_left = std::max<std::int64_t>(bytes, 0);
+}
+WeightBytesBudget::~WeightBytesBudget() { t_weight_bytes_left = previous_; }
+
+// Takes a new weight's bytes from the budget, if one is active.
+static void charge_weight_bytes(const std::string& layer, const std::string& weight, const Shape& shape, DType dtype) {
+  if (t_weight_bytes_left == kNoBudget) return;
+  // Overflow-safe: a crafted config may give extents whose product overflows.
+  std::int64_t bytes = static_cast<std::int64_t>(itemsize(dtype));
+  bool too_big = false;
+  for (int i = 0; i < shape.size(); ++i) {
+    const std::int64_t d = shape[i];
+    if (d == 0) {
+      bytes = 0;
+      too_big = false;
+      break;
+    }
+    if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes)) too_big = true;
+  }
+  if (too_big || bytes > t_weight_bytes_left)
+    throw ValueError(detail::concat("[", layer, "] weight '", weight, "' of shape ", shape, " (", dtype, ") needs ",
+                            too_big ? std::string("more than 2^63") : std::to_string(bytes),
+                            " bytes, but the weights being loaded leave only ", t_weight_bytes_left,
+                            " bytes for it: the architecture does not match the stored weights"));
+  t_weight_bytes_left -= bytes;
+}
 }  // namespace detail
 
 std::string unique_layer_name(const std::string& prefix) {
@@ -135,6 +168,7 @@ Variable Layer::add_weight(const std::string& name, const Shape& shape, Initiali
                "to a layer that is already built. All state must be created in the constructor or in build().");
   const DType dt = dtype.value_or(dtype_);
   if (!initializer) initializer = is_floating(dt) ? InitializerRef("glorot_uniform") : InitializerRef("zeros");
+  detail::charge_weight_bytes(path(), name, shape, dt);
   Tensor initial = detail::skipping_weight_initialization() ? zeros(shape, dt) : (*initializer)(shape, dt);
   Variable v(initial, name_ + "/" + name, trainable && trainable_);
   weights_.push_back({v, std::move(regularizer), std::move(constraint), trainable});

@@ -195,6 +195,21 @@ class SkipWeightInitialization {
   SkipWeightInitialization& operator=(const SkipWeightInitialization&) = delete;
 };
 bool skipping_weight_initialization();
+
+/// While alive on this thread, add_weight refuses (ValueError naming the
+/// layer, the weight, its shape and both byte counts) to create weights
+/// beyond `bytes` in all: a model built from a file's architecture may not
+/// need more weight memory than the file holds, whatever its config says.
+class WeightBytesBudget {
+ public:
+  explicit WeightBytesBudget(std::int64_t bytes);
+  ~WeightBytesBudget();
+  WeightBytesBudget(const WeightBytesBudget&) = delete;
+  WeightBytesBudget& operator=(const WeightBytesBudget&) = delete;
+
+ private:
+  std::int64_t previous_;
+};
 }  // namespace detail
 
 /// Keras-style snake_case of a class name: "MLPBlock" -> "mlp_block".

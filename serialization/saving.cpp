@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "lamina/autograd/tape.h"
+#include "lamina/core/allocator.h"
 #include "lamina/core/random.h"
 #include "lamina/layers/dropout.h"
 #include "lamina/layers/losses/losses.h"
@@ -372,12 +373,14 @@ std::shared_ptr<losses::Loss> loss_from_config(const Config& env) {
 
 void collect_weight_paths(const Layer& l, const std::string& prefix,
                           std::vector<std::pair<std::string, Variable>>& out, std::set<const void*>& seen) {
-  const std::vector<Variable> all = l.weights();
-  std::size_t in_sublayers = 0;
-  for (const auto& sub : l.layers()) in_sublayers += sub->weights().size();
-  const std::size_t own = all.size() >= in_sublayers ? all.size() - in_sublayers : 0;
-  for (std::size_t i = 0; i < own; ++i) {
-    const Variable& v = all[i];
+  // The layer's own weights are those of weights() that no sublayer lists.
+  // (Counting the sublayers' weights instead goes wrong when one sublayer
+  // object is shared by two parents: weights() lists it once.)
+  std::set<const void*> in_sublayers;
+  for (const auto& sub : l.layers())
+    for (const Variable& v : sub->weights()) in_sublayers.insert(v.key());
+  for (const Variable& v : l.weights()) {
+    if (in_sublayers.count(v.key()) != 0) continue;
     if (!seen.insert(v.key()).second) continue;
     const std::string& full = v.name();
     const auto slash = full.find('/');
@@ -407,9 +410,12 @@ std::string split_layer(const std::string& key, std::string* weight) {
 }
 
 /// Pairs every weight of `layer` with its stored value; throws (listing every
-/// problem) before anything is assigned.
+/// problem) before anything is assigned. `allow_by_order`: when no key
+/// matches, pair them by order (load_weights into a copy of the architecture
+/// built with other automatic names). load_model builds the model from the
+/// file's own architecture, where every key must match.
 std::vector<std::pair<Variable, Tensor>> match_weights(const Layer& layer, const std::vector<TensorRecord>& recs,
-                                                       const std::string& source) {
+                                                       const std::string& source, bool allow_by_order) {
   const auto model = weight_paths(layer);
   if (model.empty() && !recs.empty() && !layer.built())
     throw ValueError(detail::concat("[load_weights] layer '", layer.name(), "' is not built: build it (build_for or "
@@ -418,7 +424,7 @@ std::vector<std::pair<Variable, Tensor>> match_weights(const Layer& layer, const
   for (std::size_t i = 0; i < recs.size(); ++i) file_index.emplace(recs[i].name, i);
   std::size_t matched = 0;
   for (const auto& [key, v] : model) matched += file_index.count(key);
-  const bool by_order = matched == 0 && !model.empty() && model.size() == recs.size();
+  const bool by_order = allow_by_order && matched == 0 && !model.empty() && model.size() == recs.size();
 
   std::vector<std::string> problems;
   std::vector<std::pair<Variable, Tensor>> out;
@@ -442,7 +448,8 @@ std::vector<std::pair<Variable, Tensor>> match_weights(const Layer& layer, const
     const Tensor& value = recs[idx].value;
     if (value.dtype() != var.dtype())
       problems.push_back(detail::concat("layer '", lname, "' weight '", wname, "': dtype mismatch: model has ",
-                                        var.dtype(), ", file has ", value.dtype()));
+                                        var.dtype(), " ", var.shape(), ", file has ", value.dtype(), " ",
+                                        value.shape()));
     else if (!(value.shape() == var.shape()))
       problems.push_back(detail::concat("layer '", lname, "' weight '", wname, "': shape mismatch: model has ",
                                         var.shape(), ", file has ", value.shape()));
@@ -609,7 +616,7 @@ std::shared_ptr<Layer> model_from_config(const Config& env) {
           (*layer)(zeros(Shape(probe), DType::int64), /*training=*/false);
         }
       } catch (const std::exception& e) {
-        const bool oom = dynamic_cast<const MemoryError*>(&e) || dynamic_cast<const std::bad_alloc*>(&e);
+        const bool oom = dynamic_cast<const std::bad_alloc*>(&e);
         throw ValueError(detail::concat("[model_from_json] building '", cls, "' for input shape ", Shape(dims),
                                         oom ? " ran out of memory" : " failed: ", oom ? "" : e.what()));
       }
@@ -649,7 +656,7 @@ void save_weights(const Layer& layer, const std::string& path, const SaveOptions
 void load_weights(Layer& layer, const std::string& path) {
   const auto bytes = read_file_bytes(path);
   ModelFile f = parse_model_file(bytes, path);
-  auto assignments = match_weights(layer, f.weights, path);
+  auto assignments = match_weights(layer, f.weights, path, /*allow_by_order=*/true);
   for (auto& [var, value] : assignments) var.assign(value);
 }
 
@@ -850,12 +857,22 @@ LoadedModel deserialize_model(std::span<const std::uint8_t> bytes, const LoadOpt
   {
     // Every weight is assigned from the file below: skip the initializers.
     detail::SkipWeightInitialization skip;
+    // The architecture may not need much more weight memory than the file
+    // holds, and building it (one batch of 1 through the model) may not make
+    // any single allocation larger than the file or 256 MiB: a few bytes of
+    // config cannot make the loader allocate gigabytes. (The 64 MiB of slack
+    // lets a small mismatch reach match_weights, whose message names both
+    // shapes.)
+    std::int64_t stored_bytes = 0;
+    for (const auto& r : f.weights) stored_bytes += r.value.numel() * static_cast<std::int64_t>(r.value.itemsize());
+    detail::WeightBytesBudget budget(stored_bytes + (std::int64_t{64} << 20));
+    detail::AllocationLimit limit(std::max<std::size_t>(bytes.size(), std::size_t{256} << 20));
     layer = model_from_config(*f.architecture);
   }
   auto model = std::dynamic_pointer_cast<Model>(layer);
   LAMINA_CHECK(model != nullptr, ValueError, "[load_model] ", source, ": the saved object is a '", layer->class_name(),
                "', not a Model (use model_from_json for layers)");
-  auto assignments = match_weights(*model, f.weights, source);
+  auto assignments = match_weights(*model, f.weights, source, /*allow_by_order=*/false);
 
   // Compile config and optimizer state, all checked before anything is assigned.
   std::shared_ptr<optim::Optimizer> opt;

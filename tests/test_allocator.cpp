@@ -143,5 +143,65 @@ TEST(Allocator, StatisticsAddUpAcrossThreadsThatExit) {
   EXPECT_EQ(allocator_stats().bytes_cached, 0);
 }
 
+TEST(Allocator, LimitRefusesLargerRequestsOnItsThreadOnly) {
+  {
+    detail::AllocationLimit outer(1 << 20);
+    {
+      detail::AllocationLimit inner(2 << 20);  // nested: the smaller limit stays
+      try {
+        cached_allocate((1 << 20) + 1);
+        ADD_FAILURE() << "no MemoryError";
+      } catch (const MemoryError& e) {
+        EXPECT_NE(std::string(e.what()).find("a request of 1048577 bytes exceeds the limit of 1048576 bytes"),
+                  std::string::npos)
+            << e.what();
+      }
+    }
+    void* p = cached_allocate(1 << 20);  // at the limit: fine
+    cached_deallocate(p, 1 << 20);
+    // Other threads are not limited.
+    std::thread other([] {
+      void* q = cached_allocate(4 << 20);
+      cached_deallocate(q, 4 << 20);
+    });
+    other.join();
+    EXPECT_THROW(cached_allocate(4 << 20), MemoryError);
+  }
+  void* p = cached_allocate(4 << 20);  // the limit ended with its scope
+  cached_deallocate(p, 4 << 20);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LAMINA_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LAMINA_TEST_ASAN 1
+#endif
+#endif
+
+#if defined(LAMINA_TEST_ASAN)
+}  // namespace
+}  // namespace lamina
+#include <sanitizer/asan_interface.h>
+namespace lamina {
+namespace {
+// Under ASan, the cache must not hide a use of a freed tensor's data or a
+// read past its end: resting blocks and the size-class slack are poisoned.
+TEST(Allocator, CachedBlocksArePoisonedUnderAddressSanitizer) {
+  const std::size_t n = 1000;  // size class 1024
+  auto* p = static_cast<char*>(cached_allocate(n));
+  EXPECT_EQ(__asan_region_is_poisoned(p, n), nullptr);
+  EXPECT_EQ(__asan_address_is_poisoned(p + n), 1);
+  EXPECT_EQ(__asan_address_is_poisoned(p + 1023), 1);
+  cached_deallocate(p, n);
+  EXPECT_EQ(__asan_address_is_poisoned(p), 1);
+  auto* q = static_cast<char*>(cached_allocate(900));  // same class, from the cache
+  EXPECT_EQ(q, p);
+  EXPECT_EQ(__asan_region_is_poisoned(q, 900), nullptr);
+  EXPECT_EQ(__asan_address_is_poisoned(q + 900), 1);
+  cached_deallocate(q, 900);
+}
+#endif
+
 }  // namespace
 }  // namespace lamina

@@ -432,6 +432,150 @@ TEST(Weights, FailedLoadModelLeavesGlobalRandomStateAlone) {
   EXPECT_EQ(random_seed_state(), rng);
 }
 
+namespace {
+// A layer that forwards to a layer it may share with other Wraps.
+class Wrap : public Layer {
+ public:
+  Wrap(std::shared_ptr<Layer> inner, const std::string& name) : Layer("Wrap", LayerOptions{.name = name}), inner_(std::move(inner)) {
+    track(inner_);
+  }
+
+ protected:
+  Tensor call(const Tensor& x, const CallContext&) override { return (*inner_)(x); }
+
+ private:
+  std::shared_ptr<Layer> inner_;
+};
+
+// Its own weight plus two sublayers that share one Dense.
+class Twin : public Layer {
+ public:
+  Twin() : Layer("Twin", LayerOptions{}) {
+    auto shared = std::make_shared<layers::Dense>(layers::DenseOptions{.units = 3}, LayerOptions{.name = "shared"});
+    left_ = std::make_shared<Wrap>(shared, "left");
+    right_ = std::make_shared<Wrap>(shared, "right");
+    track(left_);
+    track(right_);
+  }
+
+ protected:
+  void build(const Shape&) override { scale_ = add_weight("scale", {3}, "random_normal"); }
+  Tensor call(const Tensor& x, const CallContext&) override { return ((*left_)(x) + (*right_)(x)) * scale_; }
+
+ private:
+  std::shared_ptr<Layer> left_, right_;
+  Variable scale_;
+};
+}  // namespace
+
+TEST(Weights, SharedSublayerKeepsTheRootsOwnWeights) {
+  // weights() lists the shared Dense once; the root's own weight must not be
+  // lost by counting the Dense under both parents.
+  auto a = std::make_shared<Twin>();
+  (*a)(uniform({2, 4}, -1.0, 1.0, 3));
+  const auto paths = weight_paths(*a);
+  ASSERT_EQ(paths.size(), 3u);
+  EXPECT_EQ(paths[0].first, "scale");
+  EXPECT_EQ(paths[1].first, "left/shared/kernel");
+  EXPECT_EQ(paths[2].first, "left/shared/bias");
+  const fs::path path = temp_dir() / "twin.weights.lamina";
+  save_weights(*a, path.string());
+  auto b = std::make_shared<Twin>();
+  (*b)(zeros({1, 4}));
+  load_weights(*b, path.string());
+  expect_same_weights(*a, *b);
+}
+
+TEST(Weights, DtypeMismatchNamesLayerWeightAndBothShapes) {
+  auto a = small_model(false);
+  const fs::path path = temp_dir() / "dtype.weights.lamina";
+  save_weights(*a, path.string());
+  auto c = std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
+      std::make_shared<Linear>(8, LayerOptions{.name = a->layers()[0]->name(), .dtype = DType::float64}),
+      std::make_shared<layers::Activation>(ActivationRef("relu"), LayerOptions{.name = a->layers()[1]->name()}),
+      std::make_shared<layers::Dense>(layers::DenseOptions{.units = 3}, LayerOptions{.name = a->layers()[2]->name()})});
+  c->build_for({1, 5});
+  (*c)(zeros({1, 5}));
+  const auto before = c->get_weights();
+  const std::string msg = error_of<ValueError>([&] { load_weights(*c, path.string()); });
+  EXPECT_NE(msg.find("layer '" + a->layers()[0]->name() + "' weight 'w': dtype mismatch: model has float64 (5, 8), "
+                     "file has float32 (5, 8)"),
+            std::string::npos)
+      << msg;
+  const auto after = c->get_weights();
+  for (std::size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(bit_equal(before[i], after[i]));
+}
+
+// Flips the case of the first letter of every stored weight name (FORMAT.md:
+// u32 count, then per tensor u32 name length, name, dtype, rank, 2 bytes,
+// rank int64 extents, u64 byte count, bytes).
+static void rename_every_weight(Section& w) {
+  std::uint32_t count;
+  std::memcpy(&count, w.payload.data(), 4);
+  std::size_t pos = 4;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint32_t name_len;
+    std::memcpy(&name_len, w.payload.data() + pos, 4);
+    w.payload[pos + 4] ^= 0x20;
+    const std::uint8_t ndim = w.payload[pos + 4 + name_len + 1];
+    std::uint64_t nbytes;
+    std::memcpy(&nbytes, w.payload.data() + pos + 4 + name_len + 4 + 8 * ndim, 8);
+    pos += 4 + name_len + 4 + 8 * ndim + 8 + nbytes;
+  }
+  ASSERT_EQ(pos, w.payload.size());
+}
+
+TEST(BadInput, LoadModelNeverMatchesWeightsByOrder) {
+  // Every name wrong but counts and shapes right: load_weights may pair them
+  // by order (another copy of the architecture), load_model must not (the
+  // model comes from the file's own architecture, so the file is corrupt).
+  Container c = split(compiled_small_bytes());
+  Section* w = find(c, "WGHT");
+  ASSERT_NE(w, nullptr);
+  rename_every_weight(*w);
+  const std::string msg = error_of<ValueError>([&] { deserialize_model(join(c)); });
+  EXPECT_NE(msg.find("is missing from the file"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("matches no weight of the model"), std::string::npos) << msg;
+}
+
+TEST(BadInput, ArchitectureNeedingMoreWeightsThanTheFileHoldsAllocatesNothingBig) {
+  // Dense(units=3) -> Dense(units=3000000) in the architecture: 96 MB of
+  // kernel for a file of a few KB. Refused before the kernel is allocated.
+  Container c = split(compiled_small_bytes());
+  Section* arch = find(c, "ARCH");
+  std::string json(arch->payload.begin(), arch->payload.end());
+  const auto at = json.find("\"units\":3");
+  ASSERT_NE(at, std::string::npos) << json;
+  json.replace(at, 9, "\"units\":3000000");
+  arch->payload.assign(json.begin(), json.end());
+  const auto in_use_before = allocator_stats().bytes_in_use;
+  const std::string msg = error_of<ValueError>([&] { deserialize_model(join(c)); });
+  EXPECT_NE(msg.find("weight 'kernel' of shape (8, 3000000) (float32) needs 96000000 bytes"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("does not match the stored weights"), std::string::npos) << msg;
+  EXPECT_EQ(allocator_stats().bytes_in_use, in_use_before);
+}
+
+TEST(BadInput, BuildingFromAFileMakesNoHugeAllocation) {
+  // No weights at all, but a build shape whose one-sample probe needs 512 MiB:
+  // refused by the loader's allocation limit, not allocated.
+  auto m = std::make_shared<Sequential>(
+      std::vector<std::shared_ptr<Layer>>{std::make_shared<layers::Activation>(ActivationRef("relu"))});
+  m->build_for({2, 3});
+  (*m)(zeros({1, 3}));
+  Container c = split(serialize_model(*m));
+  Section* arch = find(c, "ARCH");
+  std::string json(arch->payload.begin(), arch->payload.end());
+  const auto at = json.find("\"input_shape\":[2,3]");
+  ASSERT_NE(at, std::string::npos) << json;
+  json.replace(at, 19, "\"input_shape\":[2,134217728]");
+  arch->payload.assign(json.begin(), json.end());
+  const std::string msg = error_of<ValueError>([&] { deserialize_model(join(c)); });
+  EXPECT_NE(msg.find("building 'Sequential' for input shape (2, 134217728) failed: [allocator] a request of 5368709"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("bytes exceeds the limit of 268435456 bytes"), std::string::npos) << msg;
+}
+
 // ============================================================================
 // Bad input
 
@@ -567,7 +711,12 @@ TEST(ModelCheckpoint, FormatsFilepathLikeKeras) {
 TEST(ModelCheckpoint, SaveBestOnlyMessagesAndFiles) {
   const Tensor x = data_x(40, 5, 4), y = data_y(40, 3);
   auto m = small_model();
-  m->compile(std::make_shared<optim::SGD>(optim::SGDConfig{.learning_rate = 0.05}), std::shared_ptr<losses::Loss>(losses::make_loss("sparse_categorical_crossentropy")));
+  // The model ends in a Dense without softmax: its outputs are logits. (As
+  // probabilities, from_logits = false, they can sum to about 0 and the loss,
+  // normalized by that sum as in Keras, becomes NaN for some initial weights.)
+  m->compile(std::make_shared<optim::SGD>(optim::SGDConfig{.learning_rate = 0.05}),
+             std::make_shared<losses::SparseCategoricalCrossentropy>(
+                 losses::SparseCategoricalCrossentropyConfig{.from_logits = true}));
   const fs::path dir = temp_dir() / "ck";
   auto ck = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
       .filepath = (dir / "best.lamina").string(), .monitor = "loss", .verbose = 1, .save_best_only = true,
