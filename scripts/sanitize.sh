@@ -14,10 +14,11 @@ job="${1:?usage: scripts/sanitize.sh asan|tsan|fuzz [SECONDS]}"
 scripts/install-deps.sh --sanitizers
 
 # The test executables that run more than one thread (TBB kernels at 1 and 2
-# threads, concurrent predict/fit, two tapes on two std::threads, the
-# allocator's per-thread caches, the registry).
+# threads, the elementwise kernels over long tensors, concurrent
+# predict/fit, two tapes on two std::threads, the allocator's per-thread
+# caches, the registry). The job runs them with LAMINA_NUM_THREADS=2.
 threaded_tests=(test_reliability test_autograd_tape test_allocator test_random test_reduce test_gemm
-                test_optim test_conv test_data test_training)
+                test_optim test_conv test_data test_training test_unary test_binary test_tensor)
 
 case "$job" in
   asan)

@@ -17,12 +17,12 @@ namespace lamina::detail {
 /// split as `partitioner` says (the caller has checked that threads pay).
 template <class Partitioner, class F>
 void tbb_ranges(std::int64_t n, std::int64_t grain, const Partitioner& partitioner, F& f) {
-  char token;  // TBB's spawn and join, stated for ThreadSanitizer (no-ops otherwise)
-  TsanSpawnAndJoin join(&token);
+  TsanTokens tokens;  // TBB's spawn and join, stated for ThreadSanitizer (no-ops otherwise)
+  TsanSpawnAndJoin join(tokens);
   tbb::parallel_for(
       tbb::blocked_range<std::int64_t>(0, n, grain),
-      [&f, &token](const tbb::blocked_range<std::int64_t>& r) {
-        TsanTaskBody body(&token);
+      [&f, &tokens](const tbb::blocked_range<std::int64_t>& r) {
+        TsanTaskBody body(tokens);
         f(r.begin(), r.end());
       },
       partitioner);

@@ -15,6 +15,8 @@
 #endif
 #endif
 
+#include <cstdint>
+
 #ifdef LAMINA_TSAN
 extern "C" void __tsan_acquire(void* addr);
 extern "C" void __tsan_release(void* addr);
@@ -77,22 +79,32 @@ void tsan_observe_calling_threads_arena();
 inline void tsan_observe_calling_threads_arena() {}
 #endif
 
+/// The two synchronization addresses of one spawn-and-join. The spawning
+/// thread releases `spawn`, which every task acquires when it starts; tasks
+/// release `join`, which only the joining thread acquires. With a single
+/// address, a task starting after a sibling had finished would acquire that
+/// sibling's release, and TSan would take the two for ordered and miss their
+/// conflicting accesses unless they happened at the same moment.
+struct TsanTokens {
+  std::uint64_t spawn = 0, join = 0;  // distinct 8-byte cells: TSan keys sync objects by address
+};
+
 /// RAII for the body of a task handed to TBB: checked accesses, ordered after
-/// the spawning code (acquire of `token`) and before the join (release).
-/// Whatever the ignore depth of the thread that runs it (a worker may have
-/// entered several observed arenas, or none), the body runs fully checked
-/// and the depth is restored after it.
+/// the spawning code (acquire of `spawn`) and before the join (release of
+/// `join`), never after its siblings. Whatever the ignore depth of the
+/// thread that runs it (a worker may have entered several observed arenas,
+/// or none), the body runs fully checked and the depth is restored after it.
 class TsanTaskBody {
  public:
-  explicit TsanTaskBody(void* token) : token_(token) {
+  explicit TsanTaskBody(TsanTokens& tokens) : tokens_(tokens) {
 #ifdef LAMINA_TSAN
     saved_depth_ = tsan_ignore_depth;
     while (tsan_ignore_depth > 0) tsan_ignore_end();
 #endif
-    tsan_acquire(token_);
+    tsan_acquire(&tokens_.spawn);
   }
   ~TsanTaskBody() {
-    tsan_release(token_);
+    tsan_release(&tokens_.join);
 #ifdef LAMINA_TSAN
     while (tsan_ignore_depth < saved_depth_) tsan_ignore_begin();
 #endif
@@ -101,7 +113,7 @@ class TsanTaskBody {
   TsanTaskBody& operator=(const TsanTaskBody&) = delete;
 
  private:
-  void* token_;
+  TsanTokens& tokens_;
 #ifdef LAMINA_TSAN
   int saved_depth_ = 0;
 #endif
@@ -110,20 +122,20 @@ class TsanTaskBody {
 /// RAII around a call into TBB that spawns and joins tasks (see above).
 class TsanSpawnAndJoin {
  public:
-  explicit TsanSpawnAndJoin(void* token) : token_(token) {
+  explicit TsanSpawnAndJoin(TsanTokens& tokens) : tokens_(tokens) {
     tsan_observe_calling_threads_arena();
-    tsan_release(token_);
+    tsan_release(&tokens_.spawn);
     tsan_ignore_begin();
   }
   ~TsanSpawnAndJoin() {
     tsan_ignore_end();
-    tsan_acquire(token_);
+    tsan_acquire(&tokens_.join);
   }
   TsanSpawnAndJoin(const TsanSpawnAndJoin&) = delete;
   TsanSpawnAndJoin& operator=(const TsanSpawnAndJoin&) = delete;
 
  private:
-  void* token_;
+  TsanTokens& tokens_;
 };
 
 }  // namespace lamina::detail

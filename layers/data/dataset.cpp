@@ -169,6 +169,7 @@ struct Dataset::EpochState {
   std::exception_ptr next_error;
   bool pending = false;
   tbb::task_group tg;
+  lamina::detail::TsanTokens tsan_tokens;  // the prefetch task's spawn and join, for ThreadSanitizer
 
   EpochState(const Dataset& d, std::int64_t epoch) : ds(d), count(d.num_batches()) {
     LAMINA_CHECK(epoch >= 0, ValueError, "[Dataset] epoch must be >= 0, got ", epoch);
@@ -178,7 +179,7 @@ struct Dataset::EpochState {
   EpochState& operator=(const EpochState&) = delete;
   ~EpochState() {
     if (!pending) return;
-    lamina::detail::TsanSpawnAndJoin join(this);
+    lamina::detail::TsanSpawnAndJoin join(tsan_tokens);
     tg.wait();  // the task reads this object: let it finish
   }
 
@@ -186,9 +187,9 @@ struct Dataset::EpochState {
     if (!ds.prefetch_ || i >= count) return;
     pending = true;
     {
-      lamina::detail::TsanSpawnAndJoin spawn(this);  // TBB's spawn, stated for ThreadSanitizer
+      lamina::detail::TsanSpawnAndJoin spawn(tsan_tokens);  // TBB's spawn, stated for ThreadSanitizer
       tg.run([this, i] {
-        lamina::detail::TsanTaskBody body(this);
+        lamina::detail::TsanTaskBody body(tsan_tokens);
         try {
           next = ds.make_batch(order, i);
         } catch (...) {
@@ -200,7 +201,7 @@ struct Dataset::EpochState {
   Batch fetch(std::int64_t i) {
     if (!pending) return ds.make_batch(order, i);
     {
-      lamina::detail::TsanSpawnAndJoin join(this);
+      lamina::detail::TsanSpawnAndJoin join(tsan_tokens);
       tg.wait();
     }
     pending = false;

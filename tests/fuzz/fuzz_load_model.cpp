@@ -2,10 +2,13 @@
 // and -DLAMINA_BUILD_FUZZ=ON (see README.md). Each input is tried twice:
 //  1. as is, through deserialize_model (the real load path: checksums,
 //     container, JSON, model build, weight/optimizer matching);
-//  2. with every section's crc32 (and the header's) recomputed, through
-//     parse_model_file only, so mutations reach the tensor-block, JSON and
-//     record parsers behind the checksums. The model is not built in this
-//     mode: a mutated architecture may legitimately ask for huge layers.
+//  2. with every section's crc32 (and the header's) recomputed, so that
+//     mutations get past the checksums: through parse_model_file (the
+//     tensor-block, JSON and record parsers) and then deserialize_model
+//     (model build, weight matching, compile config, optimizer restore). A
+//     mutated architecture asking for huge layers is refused by the loader's
+//     bounds (weight bytes against the file, a per-request allocation limit
+//     while building), which this mode checks too.
 // Any lamina::Error is an expected rejection; anything else (crash, ASan or
 // UBSan report, other exception) is a finding.
 #include <zlib.h>
@@ -49,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fix_checksums(fixed);
   try {
     lamina::parse_model_file(fixed, "fuzz (checksums fixed)");
+    lamina::deserialize_model(fixed, {}, "fuzz (checksums fixed)");
   } catch (const lamina::Error&) {
   }
   return 0;
