@@ -30,8 +30,11 @@ using core::Axes;
 Tensor neg(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor exp(const Tensor& x);
+/// Gradient 1/x: +inf at x = 0 (as TensorFlow), never NaN. Losses that take
+/// logs of probabilities clip them to [1e-7, 1 - 1e-7] first, as Keras does.
 Tensor log(const Tensor& x);
 Tensor log1p(const Tensor& x);
+/// Gradient 1/(2 sqrt(x)): +inf at x = 0 (as TensorFlow), never NaN.
 Tensor sqrt(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
 Tensor square(const Tensor& x);

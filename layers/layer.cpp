@@ -134,8 +134,38 @@ Shape Layer::output_shape() const {
   return output_shape_;
 }
 
+namespace {
+// Rethrows `e` (same type) with the layer named, as Keras's "Exception
+// encountered when calling layer": an op failing deep inside a model then
+// says which layer called it. Messages that name a layer already (the
+// layer's own checks start with "[<path>]"; an inner layer's context was
+// added where it failed) pass through unchanged.
+[[noreturn]] void rethrow_in_layer(const Error& e, const std::string& path, const std::string& class_name) {
+  const std::string what = e.what();
+  if (what.rfind("[" + path, 0) == 0 || what.find("Exception encountered when calling layer") != std::string::npos)
+    throw;
+  const std::string msg = detail::concat("[", path, "] Exception encountered when calling layer '", path, "' (",
+                                         class_name, "): ", what);
+  if (dynamic_cast<const ShapeError*>(&e)) throw ShapeError(msg);
+  if (dynamic_cast<const DTypeError*>(&e)) throw DTypeError(msg);
+  if (dynamic_cast<const ValueError*>(&e)) throw ValueError(msg);
+  if (dynamic_cast<const IndexError*>(&e)) throw IndexError(msg);
+  if (dynamic_cast<const IOError*>(&e)) throw IOError(msg);
+  if (dynamic_cast<const MemoryError*>(&e)) throw MemoryError(msg);
+  throw;
+}
+}  // namespace
+
 Tensor Layer::operator()(const Tensor& inputs, std::optional<bool> training) {
   LAMINA_CHECK(inputs.defined(), ValueError, "[", path(), "] called with an undefined tensor");
+  try {
+    return call_with_context(inputs, training);
+  } catch (const Error& e) {
+    rethrow_in_layer(e, path(), class_name_);
+  }
+}
+
+Tensor Layer::call_with_context(const Tensor& inputs, std::optional<bool> training) {
   auto& stack = call_stack();
   const bool outermost = stack.frames.empty();
   CallContext ctx;

@@ -8,6 +8,10 @@
 /// - `training` travels with each call (CallContext): an explicit value wins,
 ///   else the enclosing layer call's value, else false. It is never stored on
 ///   the layer, so one thread can run inference while another trains.
+/// - An error raised inside a call names the layer: an op's message (e.g.
+///   "[matmul] dtypes differ") comes out of the layer as "[<layer path>]
+///   Exception encountered when calling layer ...: [matmul] ...", with the
+///   same exception type (Keras does the same).
 /// - `add_loss(scalar)` inside call(); `losses()` = this layer's and all nested
 ///   layers' add_loss values, then the regularization penalties of the
 ///   trainable weights (recomputed from current values). The outermost call
@@ -159,6 +163,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
     bool created_trainable = true;
   };
   void track_layer(const std::shared_ptr<Layer>& layer);
+  Tensor call_with_context(const Tensor& inputs, std::optional<bool> training);
   void collect_weights(std::vector<Variable>& out) const;
   void collect_added_losses(std::vector<Tensor>& out) const;
   void collect_regularized(std::vector<std::pair<Variable, const Regularizer*>>& out) const;

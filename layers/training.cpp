@@ -1,4 +1,5 @@
 // Model::compile / fit / evaluate / predict (keras-semantics E, B5).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -140,12 +141,46 @@ Logs Model::test_on_batch(const Tensor& x, const Tensor& y) {
 
 namespace {
 
+// Index of the first NaN or infinity in a floating tensor, or -1.
+template <class T>
+std::int64_t first_non_finite(const T* p, std::int64_t n) {
+  constexpr std::int64_t kBlock = 4096;
+  for (std::int64_t b = 0; b < n; b += kBlock) {
+    const std::int64_t e = std::min(n, b + kBlock);
+    // v - v is 0 for finite v and NaN otherwise; branch-free so it vectorizes.
+    bool all_finite = true;
+    for (std::int64_t i = b; i < e; ++i) all_finite &= (p[i] - p[i] == T(0));
+    if (!all_finite)
+      for (std::int64_t i = b; i < e; ++i)
+        if (!std::isfinite(p[i])) return i;
+  }
+  return -1;
+}
+
+// NaN or infinity in training data poisons every weight within a step; Keras
+// trains on regardless (and TerminateOnNaN stops it afterwards). Refusing
+// the data up front names the culprit sample instead.
+void check_finite(const Tensor& t, const char* name, const std::string& who) {
+  if (!is_floating(t.dtype())) return;
+  const Tensor c = t.dtype() == DType::float64 || t.dtype() == DType::float32 ? t.contiguous() : t.to(DType::float32);
+  const std::int64_t at = c.dtype() == DType::float64 ? first_non_finite(c.data<double>(), c.numel())
+                                                      : first_non_finite(c.data<float>(), c.numel());
+  if (at < 0) return;
+  const std::int64_t per_sample = c.shape()[0] > 0 ? c.numel() / c.shape()[0] : 1;
+  const double v = c.dtype() == DType::float64 ? c.data<double>()[at] : c.data<float>()[at];
+  throw ValueError(detail::concat("[", who, "] ", name, " contains ", std::isnan(v) ? "NaN" : "infinity",
+                                  " (first in sample ", at / per_sample, " of ", c.shape()[0], ", flat index ", at,
+                                  " of ", name, " ", c.shape(), "): clean or impute the data before training"));
+}
+
 void check_xy(const Tensor& x, const Tensor& y, const std::string& who) {
   LAMINA_CHECK(x.defined() && x.ndim() > 0, ValueError, "[", who, "] x must be a tensor with a batch axis");
   LAMINA_CHECK(y.defined() && y.ndim() > 0, ValueError, "[", who, "] y must be a tensor with a batch axis");
   LAMINA_CHECK(x.shape()[0] == y.shape()[0], ShapeError, "[", who, "] x and y have different numbers of samples: x ",
                x.shape(), ", y ", y.shape());
   LAMINA_CHECK(x.shape()[0] > 0, ValueError, "[", who, "] empty dataset: x has shape ", x.shape());
+  check_finite(x, "x", who);
+  check_finite(y, "y", who);
 }
 
 // Floating x is used as is (layers cast); integer images become float32.

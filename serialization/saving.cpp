@@ -265,10 +265,19 @@ Config struct_to_config(C c) {
 template <class C>
 C struct_from_config(const Config& cfg, const std::string& who) {
   C c{};
+  std::set<std::string> known;
   c.visit_fields([&](const auto& name, auto& field) {
     const std::string key(name);
+    known.insert(key);
     if (cfg.has(key)) from_cv(field, cfg.at(key), who, key);
   });
+  // As Keras's from_config(**config): a key the class does not take is an error.
+  for (const auto& [key, value] : cfg.items())
+    if (known.count(key) == 0) {
+      std::string takes;
+      for (const auto& k : known) takes += (takes.empty() ? "" : ", ") + k;
+      throw ValueError(detail::concat("[", who, "] unknown config key '", key, "' (known: ", takes, ")"));
+    }
   return c;
 }
 

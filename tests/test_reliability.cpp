@@ -4,7 +4,11 @@
 // leaked file descriptors on error paths, and a table of bad user inputs each
 // answered by a typed exception that names the op or layer.
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
 
 #include <atomic>
 #include <cmath>
@@ -86,18 +90,19 @@ TEST(Numerics, ProbabilityLossesClipLogOfZeroLikeKeras) {
 }
 
 TEST(Numerics, NormalizationOfConstantInputsDividesByEpsilonNotZero) {
-  Tensor x = full({4, 3}, 2.5, DType::float64);  // zero variance in every feature and every row
-  layers::BatchNormalization bn({}, LayerOptions{.dtype = DType::float64});
-  layers::LayerNormalization ln({}, LayerOptions{.dtype = DType::float64});
+ for (DType dtype : {DType::float64, DType::float32}) {
+  Tensor x = full({4, 3}, 2.5, dtype);  // zero variance in every feature and every row
+  layers::BatchNormalization bn({}, LayerOptions{.dtype = dtype});
+  layers::LayerNormalization ln({}, LayerOptions{.dtype = dtype});
   for (Layer* layer : std::vector<Layer*>{&bn, &ln}) {
-    SCOPED_TRACE(layer->name());
+    SCOPED_TRACE(layer->name() + " " + std::string(dtype_name(dtype)));
     Tensor y;
     std::vector<Tensor> grads;
     {
       GradientTape tape(/*persistent=*/true);
       tape.watch(x);
       y = (*layer)(x, true);
-      Tensor loss = sum(mul(y, uniform(y.shape(), 0.5, 1.5, 7, DType::float64)));
+      Tensor loss = sum(mul(y, uniform(y.shape(), 0.5, 1.5, 7, y.dtype())));
       grads = tape.gradient(loss, layer->trainable_weights());
       grads.push_back(tape.gradient(loss, {x})[0]);
     }
@@ -105,6 +110,7 @@ TEST(Numerics, NormalizationOfConstantInputsDividesByEpsilonNotZero) {
     testing::expect_close(y, std::vector<double>(12, 0.0), 0, 0);
     for (const Tensor& g : grads) EXPECT_TRUE(all_finite(g)) << g;
   }
+ }
 }
 
 TEST(Numerics, SqrtAndLogAtZeroGiveInfiniteNotNaNGradients) {
@@ -260,11 +266,24 @@ TEST(Concurrency, TrainingWhileAnotherThreadPredictsOnACopy) {
   EXPECT_NE(model->predict(probe).to_vector<float>(), expected);
 }
 
-TEST(Concurrency, RegistryLookupsFromManyThreads) {
+TEST(Concurrency, RegistryLookupsWhileAnotherThreadRegisters) {
+  // One thread registers new classes (as a plugin's static initializers
+  // may, on a thread of its own) while two others look classes up and list
+  // them: under TSan this fails if the registry's lock is removed.
   Config dense_config = layers::Dense(layers::DenseOptions{.units = 3}).get_config();
   std::atomic<int> failures{0};
-  auto work = [&] {
-    for (int i = 0; i < 200; ++i) {
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int i = 0; i < 24; ++i)
+      layer_registry().add("ConcurrentTestLayer" + std::to_string(i), [](const Config& c) -> std::shared_ptr<Layer> {
+        return layers::Dense::from_config(c);
+      });
+    writing = false;
+  });
+  auto reader = [&] {
+    int rounds = 0;
+    while (writing || rounds < 50) {
+      ++rounds;
       auto layer = layer_from_config("Dense", dense_config);
       if (!layer || layer->class_name() != "Dense") ++failures;
       if (registered_layers().empty()) ++failures;
@@ -275,10 +294,14 @@ TEST(Concurrency, RegistryLookupsFromManyThreads) {
       }
     }
   };
-  std::thread a(work), b(work);
+  std::thread a(reader), b(reader);
+  writer.join();
   a.join();
   b.join();
   EXPECT_EQ(failures.load(), 0);
+  for (int i = 0; i < 24; ++i) EXPECT_TRUE(layer_registry().contains("ConcurrentTestLayer" + std::to_string(i)));
+  auto made = layer_from_config("ConcurrentTestLayer7", dense_config);
+  EXPECT_EQ(made->class_name(), "Dense");
 }
 
 // -------------------------------------------------------------- resources
@@ -355,20 +378,57 @@ TEST(Resources, FailingLoadsAndSavesCloseTheirFiles) {
         .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size() / 2));
   }
   std::ofstream(dir + "/bad.idx") << "not an idx file";
+  {  // gzip magic, then garbage: the inflate fails after the file is open
+    std::ofstream gz(dir + "/bad.idx.gz", std::ios::binary);
+    gz << "\x1f\x8b\x08\x00garbage that does not inflate";
+  }
+  std::ofstream(dir + "/bad.csv") << "a,b\n1,2\n3,oops\n";
+  // A directory where a save wants to rename its file: the rename fails
+  // after the temporary file is written.
+  std::filesystem::create_directories(dir + "/occupied");
+  std::ofstream(dir + "/occupied/keep") << "x";
+  const std::string kept = dir + "/kept.lamina";
+  save_model(*model, kept);
+  const auto kept_bytes = read_file_bytes(kept);
   const int before = open_descriptors();
   for (int i = 0; i < 20; ++i) {
     EXPECT_THROW(load_model(dir + "/truncated.lamina"), Error);
     EXPECT_THROW(load_model(dir + "/missing.lamina"), IOError);
     EXPECT_THROW(load_weights(*model, dir + "/truncated.lamina"), Error);
     EXPECT_THROW(save_model(*model, dir + "/no/such/dir/x.lamina"), IOError);
+    EXPECT_THROW(save_model(*model, dir + "/occupied"), IOError);
     EXPECT_THROW(data::read_idx(dir + "/bad.idx"), Error);
+    EXPECT_THROW(data::read_idx(dir + "/bad.idx.gz"), IOError);
     EXPECT_THROW(data::read_csv(dir + "/missing.csv"), IOError);
+    EXPECT_THROW(data::read_csv(dir + "/bad.csv"), Error);
+  }
+  {
+    // A write that fails part-way (file size limit, as on a full disk):
+    // IOError, the temporary file removed, the old file untouched.
+    struct rlimit old_limit {};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = old_limit;
+    small.rlim_cur = 4096;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    std::string msg;
+    try {
+      save_model(*model, kept);
+    } catch (const IOError& e) {
+      msg = e.what();
+    }
+    setrlimit(RLIMIT_FSIZE, &old_limit);
+    std::signal(SIGXFSZ, old_handler);
+    EXPECT_NE(msg.find("[save] cannot write"), std::string::npos) << msg;
+    EXPECT_EQ(read_file_bytes(kept), kept_bytes);
   }
   EXPECT_EQ(open_descriptors(), before);
   // Nothing was left behind by the failed saves either (no temporary files).
-  std::size_t files = 0;
-  for ([[maybe_unused]] auto& e : std::filesystem::recursive_directory_iterator(dir)) ++files;
-  EXPECT_EQ(files, 3u);
+  std::vector<std::string> files;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"bad.csv", "bad.idx", "bad.idx.gz", "good.lamina", "keep", "kept.lamina",
+                                             "occupied", "truncated.lamina"}));
   std::filesystem::remove_all(dir);
 }
 
@@ -408,58 +468,84 @@ std::shared_ptr<Sequential> compiled_mlp() {
   return m;
 }
 
+// A file that starts like gzip and then does not inflate.
+std::string corrupt_gzip_file() {
+  static const std::string path = [] {
+    const std::string p = (std::filesystem::temp_directory_path() /
+                           ("lamina_corrupt_" + std::to_string(::getpid()) + ".idx.gz")).string();
+    std::ofstream(p, std::ios::binary) << "\x1f\x8b\x08\x00not deflate data at all";
+    return p;
+  }();
+  return path;
+}
+
 std::vector<BadInput> bad_inputs() {
   const Tensor x23 = ones({2, 3}), x45 = ones({4, 5}), labels3 = Tensor::from(std::vector<std::int64_t>{0, 1, 2}, {3});
   std::vector<BadInput> t = {
       // core ops
       {"add broadcast", [=] { core::add(x23, ones({5})); }, Kind::Shape, "[add] cannot broadcast (2, 3) with (5,)"},
-      {"matmul inner", [=] { core::matmul(x23, x45); }, Kind::Shape, "(2, 3)"},
+      {"matmul inner", [=] { core::matmul(x23, x45); }, Kind::Shape, "[matmul] inner dimensions differ: (2, 3) @ (4, 5)"},
       {"matmul 0-d", [=] { core::matmul(ones({}), x23); }, Kind::Shape, "matmul"},
-      {"reshape size", [=] { x23.reshape({4}); }, Kind::Shape, "reshape"},
-      {"negative size", [] { zeros({2, -1}); }, Kind::Value, "-1"},
-      {"at out of range", [=] { (void)x23.at<float>(2, 0); }, Kind::Index, "(2, 3)"},
-      {"item of many", [=] { (void)x23.item<float>(); }, Kind::Value, "item"},
-      {"sum bad axis", [=] { core::sum(x23, {2}); }, Kind::Index, "sum"},
-      {"softmax bad axis", [=] { core::softmax(x23, 5); }, Kind::Index, "softmax"},
-      {"max of empty", [] { core::max(zeros({0})); }, Kind::Value, "max"},
-      {"argmax of empty", [] { core::argmax(zeros({0, 3}), 0); }, Kind::Value, "argmax"},
-      {"log of int", [] { core::log(Tensor::from(std::vector<std::int32_t>{1, 2}, {2})); }, Kind::DType, "log"},
-      {"take_along_axis dtype", [=] { take_along_axis(x23, ones({2, 1}), 1); }, Kind::DType, "take_along_axis"},
+      {"reshape size", [=] { x23.reshape({4}); }, Kind::Shape, "[reshape] cannot reshape (2, 3) (6 elements) into (4,)"},
+      {"negative size", [] { zeros({2, -1}); }, Kind::Value, "[empty] negative extent in shape (2, -1)"},
+      {"at out of range", [=] { (void)x23.at<float>(2, 0); }, Kind::Index, "[at] index 2 is out of range for axis 0 of shape (2, 3)"},
+      {"item of many", [=] { (void)x23.item<float>(); }, Kind::Value, "[item] expected a tensor with one element, got shape (2, 3)"},
+      {"sum bad axis", [=] { core::sum(x23, {2}); }, Kind::Index, "[sum] axis 2 is out of range for a tensor with 2 dimensions"},
+      {"softmax bad axis", [=] { core::softmax(x23, 5); }, Kind::Index, "[softmax] axis 5 is out of range"},
+      {"max of empty", [] { core::max(zeros({0})); }, Kind::Value, "[max] zero-size axis 0 of shape (0,) has no identity"},
+      {"argmax of empty", [] { core::argmax(zeros({0, 3}), 0); }, Kind::Value, "[argmax] axis 0 of shape (0, 3) is empty"},
+      {"log of int", [] { core::log(Tensor::from(std::vector<std::int32_t>{1, 2}, {2})); }, Kind::DType, "[log] unsupported dtype int32"},
+      {"take_along_axis dtype", [=] { take_along_axis(x23, ones({2, 1}), 1); }, Kind::DType, "[take_along_axis] indices must be int32, int64 or uint8, got float32"},
       // autograd
       {"gradient of vector", [=] {
          GradientTape tape;
          tape.watch(x23);
          Tensor y = mul(x23, 2.0);
          tape.gradient(y, {x23});
-       }, Kind::Shape, "is not a scalar"},
+       }, Kind::Shape, "[GradientTape.gradient] target of shape (2, 3) is not a scalar"},
       // layers
-      {"dense units 0", [] { layers::Dense(layers::DenseOptions{.units = 0}); }, Kind::Value, "Dense"},
-      {"dense wrong features", [] { compiled_mlp()->predict(ones({2, 7})); }, Kind::Shape, "hidden"},
+      {"dense units 0", [] { layers::Dense(layers::DenseOptions{.units = 0}); }, Kind::Value, "Dense expects units > 0, got units=0"},
+      {"dense wrong features", [] { compiled_mlp()->predict(ones({2, 7})); }, Kind::Shape, "/hidden] expected inputs with last dimension 5, got shape (2, 7)"},
       {"dense scalar input", [] {
          layers::Dense d(layers::DenseOptions{.units = 2}, LayerOptions{.name = "d0"});
          d(ones({}));
-       }, Kind::Shape, "d0"},
+       }, Kind::Shape, "[d0] Dense expects inputs with a known last dimension, got shape ()"},
       {"conv kernel too large", [] {
          layers::Conv2D conv(layers::ConvOptions{.filters = 2, .kernel_size = {5, 5}}, LayerOptions{.name = "conv"});
          conv(ones({1, 3, 3, 1}));
-       }, Kind::Shape, "conv"},
+       }, Kind::Shape, "[conv] kernel_size (5, 5) with dilation_rate (1, 1) and padding 'valid' is larger than the input"},
       {"conv channel mismatch", [] {
          layers::Conv2D conv(layers::ConvOptions{.filters = 2, .kernel_size = {3, 3}}, LayerOptions{.name = "conv"});
          conv(ones({1, 8, 8, 1}));
          conv(ones({1, 8, 8, 3}));
-       }, Kind::Shape, "conv"},
+       }, Kind::Shape, "[conv] expected inputs of rank 4 with 1 channels"},
       {"embedding index", [] {
          layers::Embedding emb(layers::EmbeddingOptions{.input_dim = 4, .output_dim = 2}, LayerOptions{.name = "emb"});
          emb(Tensor::from(std::vector<std::int64_t>{1, 4}, {2}));
-       }, Kind::Index, "emb"},
-      {"unknown activation", [] { layers::Dense(layers::DenseOptions{.units = 2, .activation = "relux"}); }, Kind::Value, "relux"},
+       }, Kind::Index, "[emb] Embedding(input_dim=4) got an index outside [0, 4)"},
+      {"unknown activation", [] { layers::Dense(layers::DenseOptions{.units = 2, .activation = "relux"}); }, Kind::Value, "[activation] unknown name 'relux'. Did you mean: relu"},
       {"unknown initializer", [] {
          layers::Dense(layers::DenseOptions{.units = 2, .kernel_initializer = "glorot_uniformm"});
-       }, Kind::Value, "glorot_uniformm"},
-      {"unknown layer class", [] { layer_from_config("Dnse", Config{}); }, Kind::Value, "Dense"},
-      {"unknown optimizer", [] { Sequential().compile("adamm", "mse"); }, Kind::Value, "adamm"},
-      {"unknown loss", [] { Sequential().compile("adam", "msee"); }, Kind::Value, "msee"},
-      {"unknown metric", [] { Sequential().compile("adam", "mse", {"acuracy"}); }, Kind::Value, "unknown metric 'acuracy'"},
+       }, Kind::Value, "[initializer] unknown name 'glorot_uniformm'. Did you mean: glorot_uniform"},
+      {"unknown config key", [] { layer_from_config("Dense", Config().set("units", 2).set("unitz", 3)); },
+       Kind::Value, "[Dense] Unrecognized keyword arguments passed to Dense: 'unitz'"},
+      {"dense int input", [] {
+         layers::Dense d(layers::DenseOptions{.units = 2}, LayerOptions{.name = "d1"});
+         d(Tensor::from(std::vector<std::int32_t>{1, 2}, {1, 2}));
+       }, Kind::DType, "[d1] Exception encountered when calling layer 'd1' (Dense): [matmul] dtypes differ: int32 @ float32"},
+      {"embedding float indices", [] {
+         layers::Embedding emb(layers::EmbeddingOptions{.input_dim = 4, .output_dim = 2}, LayerOptions{.name = "emb1"});
+         emb(ones({2}));
+       }, Kind::DType, "[emb1] Embedding expects integer indices, got dtype float32"},
+      {"layer int dtype", [] { layers::Dense(layers::DenseOptions{.units = 2}, LayerOptions{.dtype = DType::int32}); },
+       Kind::DType, "[Dense] layer dtype must be float32 or float64, got int32"},
+      {"mse int y_pred", [] {
+         losses::MeanSquaredError()(ones({2}), Tensor::from(std::vector<std::int32_t>{1, 2}, {2}));
+       }, Kind::DType, "[mean_squared_error] y_pred must be float32 or float64, got int32"},
+      {"unknown layer class", [] { layer_from_config("Dnse", Config{}); }, Kind::Value, "[layer registry] unknown name 'Dnse'. Did you mean: Dense"},
+      {"unknown optimizer", [] { Sequential().compile("adamm", "mse"); }, Kind::Value, "[make_optimizer] Could not interpret optimizer identifier: 'adamm'"},
+      {"unknown loss", [] { Sequential().compile("adam", "msee"); }, Kind::Value, "[make_loss] unknown loss 'msee'"},
+      {"unknown metric", [] { Sequential().compile("adam", "mse", {"acuracy"}); }, Kind::Value, ".compile] [make_metric] unknown metric 'acuracy'"},
       // losses
       {"sparse label out of range", [=] {
          losses::SparseCategoricalCrossentropy({.from_logits = true})(labels3, ones({3, 2}));
@@ -474,23 +560,44 @@ std::vector<BadInput> bad_inputs() {
        }, Kind::Value, "[sparse_categorical_crossentropy] label nan"},
       {"mse shape", [=] { losses::MeanSquaredError()(x23, x45); }, Kind::Shape, "[mean_squared_error]"},
       // training
-      {"fit before compile", [] { Sequential().fit(ones({2, 2}), ones({2, 1})); }, Kind::Value, "compile()"},
-      {"fit empty", [] { compiled_mlp()->fit(zeros({0, 5}), zeros({0})); }, Kind::Value, "empty dataset"},
-      {"fit sample mismatch", [] { compiled_mlp()->fit(ones({4, 5}), zeros({3})); }, Kind::Shape, "(4, 5)"},
+      {"fit before compile", [] { Sequential().fit(ones({2, 2}), ones({2, 1})); }, Kind::Value, "] You must call compile() before fit()"},
+      {"fit empty", [] { compiled_mlp()->fit(zeros({0, 5}), zeros({0})); }, Kind::Value, ".fit] empty dataset"},
+      {"fit sample mismatch", [] { compiled_mlp()->fit(ones({4, 5}), zeros({3})); }, Kind::Shape, ".fit] x and y have different numbers of samples: x (4, 5), y (3,)"},
       {"fit label out of range", [] {
          compiled_mlp()->fit(ones({2, 5}), Tensor::from(std::vector<std::int64_t>{0, 7}, {2}), {.verbose = 0});
-       }, Kind::Index, "7"},
-      {"fit negative batch", [] { compiled_mlp()->fit(ones({2, 5}), zeros({2}), {.batch_size = -3}); }, Kind::Value, "batch_size"},
+       }, Kind::Index, "[sparse_categorical_crossentropy] label 7"},
+      {"fit negative batch", [] { compiled_mlp()->fit(ones({2, 5}), zeros({2}), {.batch_size = -3}); }, Kind::Value, ".fit] batch_size"},
+      {"fit NaN in x", [] {
+         std::vector<float> v(15, 1.0f);
+         v[7] = std::nanf("");
+         Tensor x = Tensor::from(v, {3, 5});
+         compiled_mlp()->fit(x, zeros({3}), {.verbose = 0});
+       }, Kind::Value, ".fit] x contains NaN (first in sample 1 of 3, flat index 7 of x (3, 5))"},
+      {"fit infinity in y", [] {
+         auto m = compiled_mlp();
+         m->compile("sgd", "mse");
+         std::vector<float> v(6, 0.0f);
+         v[3] = INFINITY;
+         Tensor y = Tensor::from(v, {2, 3});
+         m->fit(ones({2, 5}), y, {.verbose = 0});
+       }, Kind::Value, ".fit] y contains infinity (first in sample 1 of 2"},
+      {"evaluate NaN in x", [] {
+         std::vector<float> v(10, 1.0f);
+         v[0] = std::nanf("");
+         Tensor x = Tensor::from(v, {2, 5});
+         compiled_mlp()->evaluate(x, zeros({2}));
+       }, Kind::Value, ".evaluate] x contains NaN (first in sample 0"},
       {"fit bad validation_split", [] {
          compiled_mlp()->fit(ones({2, 5}), zeros({2}), {.validation_split = 1.5});
-       }, Kind::Value, "validation_split"},
+       }, Kind::Value, ".fit] validation_split"},
       // optimizers
       {"sgd negative lr", [] { optim::SGD(optim::SGDConfig{.learning_rate = -1}); }, Kind::Value, "[SGD] `learning_rate`"},
       {"adam beta_1", [] { optim::Adam(optim::AdamConfig{.beta_1 = 1.5}); }, Kind::Value, "[Adam] `beta_1` must be in [0, 1]. Received: beta_1=1.5"},
       // serialization and data
-      {"load missing file", [] { load_model("/nonexistent/m.lamina"); }, Kind::IO, "/nonexistent/m.lamina"},
-      {"model_from_json garbage", [] { model_from_json("{\"class_name\": 3}"); }, Kind::Value, "class_name"},
-      {"read_idx missing", [] { data::read_idx("/nonexistent/x.idx"); }, Kind::IO, "/nonexistent/x.idx"},
+      {"load missing file", [] { load_model("/nonexistent/m.lamina"); }, Kind::IO, "[load] cannot open '/nonexistent/m.lamina'"},
+      {"model_from_json garbage", [] { model_from_json("{\"class_name\": 3}"); }, Kind::Value, "[load] architecture: expected {\"class_name\", \"config\"}"},
+      {"read_idx missing", [] { data::read_idx("/nonexistent/x.idx"); }, Kind::IO, "[read_idx] cannot open '/nonexistent/x.idx'"},
+      {"read_idx corrupt gzip", [] { data::read_idx(corrupt_gzip_file()); }, Kind::IO, "[read_idx] '" + corrupt_gzip_file() + "': truncated gzip stream"},
   };
   return t;
 }
@@ -508,6 +615,7 @@ TEST(BadInputSweep, EachGetsItsTypedExceptionNamingTheOpOrLayer) {
       ADD_FAILURE() << "not a lamina::Error: " << e.what();
     }
   }
+  std::filesystem::remove(corrupt_gzip_file());
 }
 
 }  // namespace
