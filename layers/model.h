@@ -52,7 +52,15 @@ struct FitOptions {
   std::vector<std::shared_ptr<Callback>> callbacks;
   /// 0 = silent, 1 = progress bar, 2 = one line per epoch.
   int verbose = 1;
+  /// Epoch at which to start (the number of completed epochs when resuming).
   int initial_epoch = 0;
+  /// Batches of `initial_epoch` to skip, for resuming inside an epoch
+  /// (TrainingPosition::step). They are not gathered and no step is taken;
+  /// the order of the epoch is kept, so resuming exactly requires the same
+  /// shuffle seed (`seed`) as the interrupted run. The metrics of that epoch
+  /// restart from its remaining batches, as with Keras's BackupAndRestore.
+  /// Must be in [0, batches per epoch) (ValueError).
+  std::int64_t initial_step = 0;
 };
 
 class Model : public Layer {

@@ -182,15 +182,23 @@ std::shared_ptr<History> Model::fit(const Tensor& x, const Tensor& y, FitOptions
 std::shared_ptr<History> Model::fit(const data::Dataset& train, FitOptions options, const data::Dataset* validation) {
   LAMINA_CHECK(compiled(), ValueError, "[", path(), "] You must call compile() before fit()");
   LAMINA_CHECK(options.epochs >= 0, ValueError, "[", path(), ".fit] epochs must be >= 0, got ", options.epochs);
+  const std::int64_t steps = train.num_batches();
+  LAMINA_CHECK(options.initial_step >= 0 && (options.initial_step == 0 || options.initial_step < steps), ValueError,
+               "[", path(), ".fit] initial_step (", options.initial_step,
+               ") must be >= 0 and less than the number of batches per epoch (", steps, ")");
   auto history = std::make_shared<History>();
   std::vector<std::shared_ptr<Callback>> callbacks = options.callbacks;
   callbacks.push_back(history);  // after user callbacks, as Keras: it sees their log additions
   if (options.verbose > 0) {
     std::optional<bool> interactive;
     if (options.verbose == 2) interactive = false;
-    callbacks.push_back(std::make_shared<ProgbarLogger>(train.num_batches(), options.epochs, stdout, interactive));
+    callbacks.push_back(std::make_shared<ProgbarLogger>(steps, options.epochs, stdout, interactive));
   }
-  for (auto& cb : callbacks) cb->set_model(this);
+  const CallbackParams params{.epochs = options.epochs, .steps = steps, .verbose = options.verbose};
+  for (auto& cb : callbacks) {
+    cb->set_model(this);
+    cb->set_params(params);
+  }
   stop_training = false;
   Logs empty;
   for (auto& cb : callbacks) cb->on_train_begin(empty);
@@ -199,8 +207,10 @@ std::shared_ptr<History> Model::fit(const data::Dataset& train, FitOptions optio
     reset_metrics();
     for (auto& cb : callbacks) cb->on_epoch_begin(epoch, empty);
     Logs logs;
-    int step = 0;
-    for (const data::Batch& b : train.epoch(epoch)) {
+    // Resuming inside the first epoch: its first batches were done before.
+    const std::int64_t first = epoch == options.initial_epoch ? options.initial_step : 0;
+    int step = static_cast<int>(first);
+    for (const data::Batch& b : train.epoch(epoch, first)) {
       for (auto& cb : callbacks) cb->on_train_batch_begin(step, empty);
       logs = Logs();
       train_step(b.x, b.y, logs);
