@@ -13,6 +13,10 @@
 ///     std::shared_ptr<layers::Dense> hidden_ = add_layer<layers::Dense>(layers::DenseOptions{.units = 64, .activation = "relu"});
 ///     std::shared_ptr<layers::Dense> out_ = add_layer<layers::Dense>(layers::DenseOptions{.units = 10});
 ///   };
+/// To save and reload it (model_to_json, save_model / load_model), give it a
+/// `get_config()` that starts from `Model::get_config()` (base keys and the
+/// sublayer names) and adds its own fields, a static `from_config(const
+/// Config&)` and `LAMINA_REGISTER_LAYER(Mlp);`.
 
 #include <iosfwd>
 #include <optional>

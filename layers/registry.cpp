@@ -8,7 +8,9 @@ detail::ObjectRegistry<Layer>& layer_registry() {
 }
 
 std::shared_ptr<Layer> layer_from_config(const std::string& class_name, const Config& config) {
-  return layer_registry().create(class_name, config);
+  auto layer = layer_registry().create(class_name, config);
+  if (layer) restore_sublayer_names(*layer, config);
+  return layer;
 }
 
 std::vector<std::string> registered_layers() { return layer_registry().names(); }
