@@ -18,11 +18,23 @@ namespace lamina {
 
 class Model;
 
+/// What Model::fit tells its callbacks before on_train_begin (Keras's
+/// `callback.params`, {'verbose', 'epochs', 'steps'}).
+struct CallbackParams {
+  int epochs = 0;          ///< FitOptions::epochs (the index after the last epoch)
+  std::int64_t steps = 0;  ///< batches per epoch
+  int verbose = 0;
+  friend bool operator==(const CallbackParams&, const CallbackParams&) = default;
+};
+
 class Callback {
  public:
   virtual ~Callback() = default;
   void set_model(Model* model) { model_ = model; }
   Model* model() const { return model_; }
+  /// Set by fit before on_train_begin; zeros outside fit.
+  void set_params(const CallbackParams& params) { params_ = params; }
+  const CallbackParams& params() const { return params_; }
 
   virtual void on_train_begin(const Logs&) {}
   virtual void on_train_end(const Logs&) {}
@@ -35,6 +47,7 @@ class Callback {
 
  protected:
   Model* model_ = nullptr;
+  CallbackParams params_;
 };
 
 /// Per-epoch logs of a fit: history()["loss"][epoch].

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 #include <regex>
+#include <set>
 
 namespace lamina {
 
@@ -321,11 +322,71 @@ void Layer::clear_losses() {
   for (auto& l : sublayers_) l->clear_losses();
 }
 
+namespace {
+
+// Every nested sublayer of `l` with its path relative to `l`, depth-first.
+void collect_sublayers(const Layer& l, const std::string& prefix, std::vector<std::pair<Layer*, std::string>>& out) {
+  for (const auto& sub : l.layers()) {
+    const std::string p = prefix.empty() ? sub->name() : prefix + "/" + sub->name();
+    out.emplace_back(sub.get(), p);
+    collect_sublayers(*sub, p, out);
+  }
+}
+
+std::size_t depth_of(const std::string& path) {
+  return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/'));
+}
+
+}  // namespace
+
 Config Layer::get_config() const {
   Config c;
   c.set("name", name_).set("trainable", trainable_).set("dtype", std::string(dtype_name(dtype_)));
   if (activity_regularizer_) c.set("activity_regularizer", activity_regularizer_.to_config_value());
+  if (!sublayers_.empty()) {
+    std::vector<std::pair<Layer*, std::string>> subs;
+    collect_sublayers(*this, "", subs);
+    ConfigList names;
+    for (const auto& [l, p] : subs) names.emplace_back(p);
+    c.set("sublayer_names", names);
+  }
   return c;
+}
+
+void restore_sublayer_names(Layer& layer, const Config& config) {
+  if (!config.has("sublayer_names")) return;
+  const auto* list = std::get_if<ConfigList>(&config.at("sublayer_names").value);
+  LAMINA_CHECK(list != nullptr, ValueError, "[", layer.class_name(), "] config 'sublayer_names' must be a list of paths");
+  // The recorded tree must be well formed, in depth-first order: each path is
+  // an open ancestor's (the last path one level up, not closed by a shallower
+  // one since) plus "/" and a non-empty name; no path repeats. Linear time.
+  std::vector<std::string> saved;
+  std::vector<std::size_t> depths;
+  std::vector<const std::string*> open;  // open[d]: the current path at depth d
+  std::set<std::string> seen;
+  for (const auto& v : *list) {
+    const auto* s = std::get_if<std::string>(&v.value);
+    LAMINA_CHECK(s != nullptr, ValueError, "[", layer.class_name(), "] config 'sublayer_names' must hold strings");
+    const std::size_t d = depth_of(*s);
+    const std::size_t start = d == 0 ? 0 : d <= open.size() ? open[d - 1]->size() + 1 : 0;
+    const bool ok = d <= open.size() && s->size() > start && s->back() != '/' &&
+                    (d == 0 || (s->compare(0, start - 1, *open[d - 1]) == 0 && (*s)[start - 1] == '/')) &&
+                    seen.insert(*s).second;
+    LAMINA_CHECK(ok, ValueError, "[", layer.class_name(), "] config 'sublayer_names' has a bad or repeated path '", *s,
+                 "'");
+    saved.push_back(*s);
+    depths.push_back(d);
+    open.resize(d);
+    open.push_back(&*seen.find(*s));  // std::set nodes do not move
+  }
+  if (layer.built()) return;
+  std::vector<std::pair<Layer*, std::string>> subs;
+  collect_sublayers(layer, "", subs);
+  if (subs.size() != saved.size()) return;
+  for (std::size_t i = 0; i < subs.size(); ++i)
+    if (depth_of(subs[i].second) != depths[i]) return;
+  for (std::size_t i = 0; i < subs.size(); ++i)
+    subs[i].first->name_ = saved[i].substr(saved[i].rfind('/') + 1);
 }
 
 Shape Layer::compute_output_shape(const Shape& input_shape) {

@@ -121,7 +121,13 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// Direct sublayers in tracking order.
   const std::vector<std::shared_ptr<Layer>>& layers() const { return sublayers_; }
 
-  /// Base config {name, trainable, dtype}; subclasses add their fields.
+  /// Base config {name, trainable, dtype} (+ activity_regularizer when set);
+  /// subclasses add their fields. A layer that tracks sublayers also gets
+  /// "sublayer_names": their paths relative to it ("dense_3", "block",
+  /// "block/dense_4", ...), depth-first in tracking order, so that a layer
+  /// rebuilt from the config (layer_from_config, model_from_json,
+  /// load_model) gives them the same names and its weight paths match a
+  /// saved file even when the automatic names of a new object differ.
   virtual Config get_config() const;
   /// Output shape for an input shape (default: runs the layer on zeros).
   virtual Shape compute_output_shape(const Shape& input_shape);
@@ -162,6 +168,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
     ConstraintRef constraint;
     bool created_trainable = true;
   };
+  friend void restore_sublayer_names(Layer& layer, const Config& config);
   void track_layer(const std::shared_ptr<Layer>& layer);
   Tensor call_with_context(const Tensor& inputs, std::optional<bool> training);
   void collect_weights(std::vector<Variable>& out) const;
@@ -216,6 +223,15 @@ class WeightBytesBudget {
   std::int64_t previous_;
 };
 }  // namespace detail
+
+/// Renames the nested sublayers of `layer`, just created from `config` (its
+/// from_config), to config["sublayer_names"] (see Layer::get_config).
+/// Nothing happens when the config has no such entry, when the layer is
+/// already built, or when its sublayer tree does not have the recorded shape
+/// (same count and depths): a best effort, load_weights still checks every
+/// weight. ValueError for an entry that is not a list of paths.
+/// layer_from_config calls it.
+void restore_sublayer_names(Layer& layer, const Config& config);
 
 /// Keras-style snake_case of a class name: "MLPBlock" -> "mlp_block".
 std::string to_snake_case(const std::string& class_name);

@@ -75,7 +75,10 @@ Config Sequential::get_config() const {
     entry.set("class_name", l->class_name()).set("config", l->get_config());
     list.emplace_back(entry);
   }
-  return Layer::get_config().set("layers", list);
+  // Each entry carries its layer's name (and that layer's own sublayer names).
+  Config c = Layer::get_config();
+  c.erase("sublayer_names");
+  return c.set("layers", list);
 }
 
 std::shared_ptr<Sequential> Sequential::from_config(const Config& c) {

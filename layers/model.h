@@ -13,6 +13,10 @@
 ///     std::shared_ptr<layers::Dense> hidden_ = add_layer<layers::Dense>(layers::DenseOptions{.units = 64, .activation = "relu"});
 ///     std::shared_ptr<layers::Dense> out_ = add_layer<layers::Dense>(layers::DenseOptions{.units = 10});
 ///   };
+/// To save and reload it (model_to_json, save_model / load_model), give it a
+/// `get_config()` that starts from `Model::get_config()` (base keys and the
+/// sublayer names) and adds its own fields, a static `from_config(const
+/// Config&)` and `LAMINA_REGISTER_LAYER(Mlp);`.
 
 #include <iosfwd>
 #include <optional>
@@ -52,7 +56,20 @@ struct FitOptions {
   std::vector<std::shared_ptr<Callback>> callbacks;
   /// 0 = silent, 1 = progress bar, 2 = one line per epoch.
   int verbose = 1;
+  /// Epoch at which to start (the number of completed epochs when resuming).
   int initial_epoch = 0;
+  /// Batches of `initial_epoch` to skip, for resuming inside an epoch
+  /// (TrainingPosition::step). They are not gathered and no step is taken;
+  /// the order of the epoch is kept, so resuming exactly requires the same
+  /// shuffle seed (`seed`) as the interrupted run. The metrics of that epoch
+  /// restart from its remaining batches, as with Keras's BackupAndRestore.
+  /// Must be in [0, batches per epoch) (ValueError).
+  std::int64_t initial_step = 0;
+  /// fit(x, y) scans floating x and y (and validation_data) once and refuses
+  /// NaN or infinity with a ValueError naming the first bad sample: one such
+  /// value makes every weight NaN within a step. Keras trains on regardless;
+  /// false does the same (e.g. to let TerminateOnNaN stop the run).
+  bool check_finite = true;
 };
 
 class Model : public Layer {

@@ -18,7 +18,8 @@ namespace lamina {
 detail::ObjectRegistry<Layer>& layer_registry();
 
 /// Builds a layer from its class name and config; an unknown name raises
-/// ValueError listing the closest registered names.
+/// ValueError listing the closest registered names. Sublayers get the names
+/// recorded in the config (restore_sublayer_names).
 std::shared_ptr<Layer> layer_from_config(const std::string& class_name, const Config& config);
 
 /// Registered class names, sorted.

@@ -173,14 +173,16 @@ void check_finite(const Tensor& t, const char* name, const std::string& who) {
                                   " of ", name, " ", c.shape(), "): clean or impute the data before training"));
 }
 
-void check_xy(const Tensor& x, const Tensor& y, const std::string& who) {
+void check_xy(const Tensor& x, const Tensor& y, const std::string& who, bool finite = true) {
   LAMINA_CHECK(x.defined() && x.ndim() > 0, ValueError, "[", who, "] x must be a tensor with a batch axis");
   LAMINA_CHECK(y.defined() && y.ndim() > 0, ValueError, "[", who, "] y must be a tensor with a batch axis");
   LAMINA_CHECK(x.shape()[0] == y.shape()[0], ShapeError, "[", who, "] x and y have different numbers of samples: x ",
                x.shape(), ", y ", y.shape());
   LAMINA_CHECK(x.shape()[0] > 0, ValueError, "[", who, "] empty dataset: x has shape ", x.shape());
-  check_finite(x, "x", who);
-  check_finite(y, "y", who);
+  if (finite) {
+    check_finite(x, "x", who);
+    check_finite(y, "y", who);
+  }
 }
 
 // Floating x is used as is (layers cast); integer images become float32.
@@ -193,7 +195,7 @@ data::Dataset make_dataset(const Tensor& x, const Tensor& y) {
 }  // namespace
 
 std::shared_ptr<History> Model::fit(const Tensor& x, const Tensor& y, FitOptions options) {
-  check_xy(x, y, path() + ".fit");
+  check_xy(x, y, path() + ".fit", options.check_finite);
   LAMINA_CHECK(options.batch_size > 0, ValueError, "[", path(), ".fit] batch_size must be > 0, got ",
                options.batch_size);
   LAMINA_CHECK(options.validation_split >= 0 && options.validation_split < 1, ValueError, "[", path(),
@@ -202,7 +204,8 @@ std::shared_ptr<History> Model::fit(const Tensor& x, const Tensor& y, FitOptions
   std::optional<data::Dataset> val;
   data::Dataset train = all;
   if (options.validation_data) {
-    check_xy(options.validation_data->first, options.validation_data->second, path() + ".fit validation_data");
+    check_xy(options.validation_data->first, options.validation_data->second, path() + ".fit validation_data",
+             options.check_finite);
     val = make_dataset(options.validation_data->first, options.validation_data->second).batch(options.batch_size);
   } else if (options.validation_split > 0) {
     auto [head, tail] = all.split_tail(options.validation_split);  // last samples, before shuffling
@@ -217,15 +220,23 @@ std::shared_ptr<History> Model::fit(const Tensor& x, const Tensor& y, FitOptions
 std::shared_ptr<History> Model::fit(const data::Dataset& train, FitOptions options, const data::Dataset* validation) {
   LAMINA_CHECK(compiled(), ValueError, "[", path(), "] You must call compile() before fit()");
   LAMINA_CHECK(options.epochs >= 0, ValueError, "[", path(), ".fit] epochs must be >= 0, got ", options.epochs);
+  const std::int64_t steps = train.num_batches();
+  LAMINA_CHECK(options.initial_step >= 0 && (options.initial_step == 0 || options.initial_step < steps), ValueError,
+               "[", path(), ".fit] initial_step (", options.initial_step,
+               ") must be >= 0 and less than the number of batches per epoch (", steps, ")");
   auto history = std::make_shared<History>();
   std::vector<std::shared_ptr<Callback>> callbacks = options.callbacks;
   callbacks.push_back(history);  // after user callbacks, as Keras: it sees their log additions
   if (options.verbose > 0) {
     std::optional<bool> interactive;
     if (options.verbose == 2) interactive = false;
-    callbacks.push_back(std::make_shared<ProgbarLogger>(train.num_batches(), options.epochs, stdout, interactive));
+    callbacks.push_back(std::make_shared<ProgbarLogger>(steps, options.epochs, stdout, interactive));
   }
-  for (auto& cb : callbacks) cb->set_model(this);
+  const CallbackParams params{.epochs = options.epochs, .steps = steps, .verbose = options.verbose};
+  for (auto& cb : callbacks) {
+    cb->set_model(this);
+    cb->set_params(params);
+  }
   stop_training = false;
   Logs empty;
   for (auto& cb : callbacks) cb->on_train_begin(empty);
@@ -234,8 +245,10 @@ std::shared_ptr<History> Model::fit(const data::Dataset& train, FitOptions optio
     reset_metrics();
     for (auto& cb : callbacks) cb->on_epoch_begin(epoch, empty);
     Logs logs;
-    int step = 0;
-    for (const data::Batch& b : train.epoch(epoch)) {
+    // Resuming inside the first epoch: its first batches were done before.
+    const std::int64_t first = epoch == options.initial_epoch ? options.initial_step : 0;
+    int step = static_cast<int>(first);
+    for (const data::Batch& b : train.epoch(epoch, first)) {
       for (auto& cb : callbacks) cb->on_train_batch_begin(step, empty);
       logs = Logs();
       train_step(b.x, b.y, logs);

@@ -24,7 +24,10 @@ void ModelCheckpoint::on_train_begin(const Logs&) { batches_since_save_ = 0; }
 
 void ModelCheckpoint::on_epoch_begin(int epoch, const Logs&) { current_epoch_ = epoch; }
 
+// Keras starts from best = +inf (min) or -inf (max) and compares with
+// np.less / np.greater, so a NaN is never an improvement, even the first value.
 bool ModelCheckpoint::improved(double current) const {
+  if (std::isnan(current)) return false;
   if (!best_) return true;
   return maximize_ ? current > *best_ : current < *best_;
 }
@@ -113,18 +116,17 @@ void ModelCheckpoint::save(int epoch, std::int64_t step, const Logs& logs) {
       std::fprintf(stderr, "Can save best model only with %s available, skipping.\n", options_.monitor.c_str());
       return;
     }
+    char prev[64];
+    if (best_) std::snprintf(prev, sizeof prev, "%.5f", *best_);
+    else std::snprintf(prev, sizeof prev, "None");
     if (!improved(*current)) {
       if (options_.verbose > 0)
-        std::fprintf(out_, "\nEpoch %d: %s did not improve from %.5f\n", epoch + 1, options_.monitor.c_str(), *best_);
+        std::fprintf(out_, "\nEpoch %d: %s did not improve from %s\n", epoch + 1, options_.monitor.c_str(), prev);
       return;
     }
-    if (options_.verbose > 0) {
-      char prev[64];
-      if (best_) std::snprintf(prev, sizeof prev, "%.5f", *best_);
-      else std::snprintf(prev, sizeof prev, "None");
+    if (options_.verbose > 0)
       std::fprintf(out_, "\nEpoch %d: %s improved from %s to %.5f, saving model to %s\n", epoch + 1,
                    options_.monitor.c_str(), prev, *current, path.c_str());
-    }
     best_ = *current;
   } else if (options_.verbose > 0) {
     std::fprintf(out_, "\nEpoch %d: saving model to %s\n", epoch + 1, path.c_str());
@@ -135,9 +137,12 @@ void ModelCheckpoint::save(int epoch, std::int64_t step, const Logs& logs) {
     save_weights(*model, path, SaveOptions{.fsync = options_.fsync});
   } else {
     SaveOptions so{.fsync = options_.fsync};
-    // At an epoch end the next epoch starts from batch 0.
-    so.training_position = step == 0 ? TrainingPosition{epoch + 1, 0, options_.shuffle_seed}
-                                     : TrainingPosition{epoch, step, options_.shuffle_seed};
+    // After the last batch of an epoch (an epoch-end save, step 0, or a
+    // batch-level save at step == batches per epoch) the next epoch starts
+    // from batch 0.
+    const bool epoch_done = step == 0 || (params_.steps > 0 && step >= params_.steps);
+    so.training_position = epoch_done ? TrainingPosition{epoch + 1, 0, options_.shuffle_seed}
+                                      : TrainingPosition{epoch, step, options_.shuffle_seed};
     save_model(*model, path, so);
   }
   last_saved_ = path;

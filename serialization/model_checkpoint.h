@@ -10,7 +10,8 @@
 ///
 /// With save_best_only, the file is written only when `monitor` improves
 /// (mode "min", "max" or "auto": max when the name contains "acc" or starts
-/// with "fmeasure", else min); without it, every epoch (or every `save_freq`
+/// with "fmeasure", else min; a NaN never improves, as in Keras where the
+/// best starts at +inf / -inf); without it, every epoch (or every `save_freq`
 /// batches). verbose = 1 prints Keras 3's messages:
 ///   "Epoch 1: val_loss improved from None to 0.23939, saving model to m.lamina"
 ///   "Epoch 2: val_loss did not improve from 0.23939"
@@ -18,6 +19,11 @@
 /// Unlike Keras, nothing is saved when the logged `loss` is NaN or infinite (a
 /// diverged run, e.g. one stopped by TerminateOnNaN): the last good checkpoint
 /// is kept.
+///
+/// Full-model files store the TrainingPosition to resume from: {epoch + 1, 0}
+/// after an epoch (including a batch-level save at its last batch; the
+/// batches per epoch come from Callback::params()), else {epoch, batches done
+/// in it}; pass them to FitOptions::initial_epoch / initial_step.
 ///
 /// Example:
 ///   auto ck = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -719,6 +720,42 @@ TEST(Dataset, TakeAndXOnly) {
     ++count;
   }
   EXPECT_EQ(count, 2);
+}
+
+// Resuming inside an epoch (FitOptions::initial_step): the skipped batches are
+// never gathered or mapped, the rest are those of the full epoch.
+TEST(Dataset, EpochFromABatchSkipsWithoutGathering) {
+  for (bool prefetch : {true, false}) {
+    SCOPED_TRACE(prefetch);
+    auto mapped = std::make_shared<std::vector<std::int64_t>>();  // first y of each mapped batch
+    auto mutex = std::make_shared<std::mutex>();
+    const Dataset ds = make_ds(23).shuffle(5).batch(4).prefetch(prefetch).map([mapped, mutex](Batch b) {
+      std::lock_guard lock(*mutex);
+      mapped->push_back(b.y.at<std::int64_t>(0));
+      return b;
+    });
+    ASSERT_EQ(ds.num_batches(), 6);
+    std::vector<std::vector<std::int64_t>> full;
+    for (const Batch& b : ds.epoch(2)) full.push_back(b.y.to_vector<std::int64_t>());
+    mapped->clear();
+    auto epoch = ds.epoch(2, 4);
+    EXPECT_EQ(epoch.size(), 2);
+    std::vector<std::int64_t> indices;
+    std::vector<std::vector<std::int64_t>> rest;
+    for (auto it = epoch.begin(); it != epoch.end(); ++it) {
+      indices.push_back(it.index());
+      rest.push_back(it->y.to_vector<std::int64_t>());
+    }
+    EXPECT_EQ(indices, (std::vector<std::int64_t>{4, 5}));
+    EXPECT_EQ(rest, (std::vector<std::vector<std::int64_t>>{full[4], full[5]}));
+    EXPECT_EQ(*mapped, (std::vector<std::int64_t>{full[4][0], full[5][0]}));  // batches 0-3 never made
+    mapped->clear();
+    EXPECT_TRUE(ds.epoch(2, 6).begin() == std::default_sentinel);  // all skipped
+    EXPECT_TRUE(mapped->empty());
+  }
+  EXPECT_THROW_MSG(make_ds(23).batch(4).epoch(0, 7), ValueError, HasSubstr("[Dataset.epoch]"),
+                   HasSubstr("first_batch must be in [0, 6]"), HasSubstr("got 7"));
+  EXPECT_THROW_MSG(make_ds(23).batch(4).epoch(0, -1), ValueError, HasSubstr("got -1"));
 }
 
 TEST(Dataset, SplitTailTakesTheLastSamples) {

@@ -128,9 +128,11 @@ TEST(TrainingE13, TerminateOnNaNStopsAtFirstBadBatch) {
   auto model = linear_model(1.0);
   model->compile(std::make_shared<optim::SGD>(), std::make_shared<losses::MeanSquaredError>());
   auto counter = std::make_shared<BatchCounter>();
+  // Keras trains on NaN data; lamina refuses it unless check_finite = false.
+  EXPECT_THROW(model->fit(Tensor::from(xs, {12, 1}), zeros({12, 1}), {.batch_size = 2, .verbose = 0}), ValueError);
   model->fit(Tensor::from(xs, {12, 1}), zeros({12, 1}),
              {.batch_size = 2, .epochs = 3, .shuffle = false,
-              .callbacks = {std::make_shared<TerminateOnNaN>(), counter}, .verbose = 0});
+              .callbacks = {std::make_shared<TerminateOnNaN>(), counter}, .verbose = 0, .check_finite = false});
   EXPECT_EQ(counter->batches, 5);
   EXPECT_EQ(counter->epochs, 1);
 }

@@ -171,9 +171,10 @@ struct Dataset::EpochState {
   tbb::task_group tg;
   lamina::detail::TsanTokens tsan_tokens;  // the prefetch task's spawn and join, for ThreadSanitizer
 
-  EpochState(const Dataset& d, std::int64_t epoch) : ds(d), count(d.num_batches()) {
+  EpochState(const Dataset& d, std::int64_t epoch, std::int64_t first_batch)
+      : ds(d), count(d.num_batches()), index(first_batch) {
     LAMINA_CHECK(epoch >= 0, ValueError, "[Dataset] epoch must be >= 0, got ", epoch);
-    if (ds.seed_ && count > 0) order = shuffled_indices(ds.n_, *ds.seed_, epoch);
+    if (ds.seed_ && index < count) order = shuffled_indices(ds.n_, *ds.seed_, epoch);
   }
   EpochState(const EpochState&) = delete;
   EpochState& operator=(const EpochState&) = delete;
@@ -213,16 +214,19 @@ struct Dataset::EpochState {
   }
 };
 
-Dataset::Epoch Dataset::epoch(std::int64_t epoch) const {
+Dataset::Epoch Dataset::epoch(std::int64_t epoch, std::int64_t first_batch) const {
   LAMINA_CHECK(epoch >= 0, ValueError, "[Dataset] epoch must be >= 0, got ", epoch);
-  return Epoch(*this, epoch);
+  const std::int64_t nb = num_batches();
+  LAMINA_CHECK(first_batch >= 0 && first_batch <= nb, ValueError, "[Dataset.epoch] first_batch must be in [0, ", nb,
+               "] (batches per epoch), got ", first_batch);
+  return Epoch(*this, epoch, first_batch);
 }
 
 Dataset::Iterator Dataset::Epoch::begin() const {
-  auto state = std::make_shared<EpochState>(ds_, epoch_);
-  if (state->count > 0) {
-    state->current = state->ds.make_batch(state->order, 0);
-    state->launch(1);
+  auto state = std::make_shared<EpochState>(ds_, epoch_, first_batch_);
+  if (state->index < state->count) {
+    state->current = state->ds.make_batch(state->order, state->index);
+    state->launch(state->index + 1);
   }
   return Iterator(std::move(state));
 }

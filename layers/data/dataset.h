@@ -95,8 +95,12 @@ class Dataset {
   /// Throws IndexError when index is outside [0, num_batches()).
   Batch get_batch(std::int64_t epoch, std::int64_t index) const;
   /// The batches of one epoch, as a range for `for (const Batch& b : ...)`.
-  /// Each begin() starts the epoch over (same order).
-  Epoch epoch(std::int64_t epoch) const;
+  /// Each begin() starts the epoch over (same order). With `first_batch` > 0
+  /// the range starts at that batch (for resuming inside an epoch): the
+  /// batches before it are neither gathered nor mapped, and Iterator::index()
+  /// counts from `first_batch`. Throws ValueError unless 0 <= first_batch <=
+  /// num_batches() (num_batches() gives an empty range).
+  Epoch epoch(std::int64_t epoch, std::int64_t first_batch = 0) const;
 
  private:
   struct EpochState;
@@ -143,15 +147,17 @@ class Dataset::Epoch {
  public:
   Iterator begin() const;
   std::default_sentinel_t end() const { return {}; }
-  /// Number of batches this epoch yields.
-  std::int64_t size() const { return ds_.num_batches(); }
+  /// Number of batches this epoch yields (from its first batch on).
+  std::int64_t size() const { return ds_.num_batches() - first_batch_; }
   std::int64_t index() const { return epoch_; }
 
  private:
   friend class Dataset;
-  Epoch(Dataset ds, std::int64_t epoch) : ds_(std::move(ds)), epoch_(epoch) {}
+  Epoch(Dataset ds, std::int64_t epoch, std::int64_t first_batch)
+      : ds_(std::move(ds)), epoch_(epoch), first_batch_(first_batch) {}
   Dataset ds_;
   std::int64_t epoch_;
+  std::int64_t first_batch_ = 0;
 };
 
 /// A MapFn converting x to `dtype` and multiplying it by `scale` (y is
