@@ -93,7 +93,7 @@ Tensor Model::compute_total_loss(const Tensor& y, const Tensor& y_pred) {
 }
 
 void Model::train_step(const Tensor& x, const Tensor& y, Logs& logs) {
-  std::vector<Variable> vars = trainable_weights();
+  std::vector<Variable> vars;
   Tensor loss_value;
   std::vector<Tensor> grads;
   Tensor y_pred;
@@ -101,6 +101,10 @@ void Model::train_step(const Tensor& x, const Tensor& y, Logs& logs) {
     GradientTape tape;
     y_pred = (*this)(x, /*training=*/true);
     loss_value = compute_total_loss(y, y_pred);
+    // Listed after the forward pass: on a model not built yet, the first call
+    // creates the weights, and the first batch must train them too (Keras
+    // builds the model before its first step).
+    vars = trainable_weights();
     grads = tape.gradient(loss_value, vars);
   }
   training_->optimizer->apply_gradients(grads, vars);

@@ -113,6 +113,30 @@ class BatchCounter : public Callback {
   void on_epoch_end(int, Logs&) override { ++epochs; }
 };
 
+TEST(TrainingE, FirstBatchOfAnUnbuiltModelTrainsIt) {
+  // The first call builds the model; that batch's step must update the new
+  // weights as on a model built beforehand (Keras builds before stepping).
+  const Tensor x = Tensor::from(std::vector<float>{1, 2, 3, 4}, {4, 1});
+  const Tensor y = Tensor::from(std::vector<float>{3, 5, 7, 9}, {4, 1});
+  auto make = [] {
+    auto m = linear_model(0.5);
+    m->compile(std::make_shared<optim::SGD>(optim::SGDConfig{.learning_rate = 0.01}),
+               std::make_shared<losses::MeanSquaredError>());
+    return m;
+  };
+  auto built = make();
+  built->predict(x);
+  built->train_on_batch(x, y);
+  auto lazy = make();
+  lazy->train_on_batch(x, y);
+  EXPECT_EQ(lazy->optimizer()->iterations(), 1);
+  // Kernel 0.5, bias 0: MSE gradient wrt the kernel is 2/4 * sum((0.5 x - y) x) = -27.5.
+  EXPECT_FLOAT_EQ(lazy->weights()[0].value().item<float>(), 0.5f + 0.01f * 27.5f);
+  ASSERT_EQ(lazy->weights().size(), built->weights().size());
+  for (std::size_t i = 0; i < lazy->weights().size(); ++i)
+    EXPECT_EQ(lazy->weights()[i].value().item<float>(), built->weights()[i].value().item<float>()) << i;
+}
+
 TEST(TrainingE, LastPartialBatchIsKept) {
   auto model = linear_model(1.0);
   model->compile(frozen_sgd(), std::make_shared<losses::MeanSquaredError>());
