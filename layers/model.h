@@ -81,6 +81,12 @@ class Model : public Layer {
   /// then total / trainable / non-trainable parameters.
   std::string summary() const;
 
+  /// Saves the whole model to one file, as Keras's `model.save(path)`: the
+  /// same as `lamina::save_model(*this, path)` (serialization/saving.h; read
+  /// back with `lamina::load_model(path)`). Defined in lamina_serialization,
+  /// which `lamina::lamina` links, so that layers/ does not depend on it.
+  void save(const std::string& path) const;
+
   // ---- training (layers/training.cpp) ----
   /// Configures training. `loss` may be null when the model adds its own
   /// losses with add_loss. Metric ids ("accuracy", ...) are resolved against

@@ -980,6 +980,10 @@ LoadedModel load_checkpoint(const std::string& path, const LoadOptions& options)
   return deserialize_model(bytes, options, path);
 }
 
+// Declared in layers/model.h (Keras's model.save); defined here so that the
+// layers library does not depend on serialization.
+void Model::save(const std::string& path) const { save_model(*this, path); }
+
 std::shared_ptr<Model> load_model(const std::string& path, const LoadOptions& options) {
   return load_checkpoint(path, options).model;
 }

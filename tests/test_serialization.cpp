@@ -318,7 +318,9 @@ TEST(SaveModel, LinearInsideSavedModelReloadsBitIdentical) {
   m->compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
   m->train_on_batch(data_x(4, 5, 1), data_y(4, 3));
   const fs::path path = temp_dir() / "linear.lamina";
-  save_model(*m, path.string());
+  m->save(path.string());  // Keras's model.save: the same file as save_model
+  save_model(*m, (temp_dir() / "linear2.lamina").string());
+  EXPECT_EQ(read_file_bytes(path.string()), read_file_bytes((temp_dir() / "linear2.lamina").string()));
   auto back = load_model(path.string());
   ASSERT_TRUE(back);
   EXPECT_EQ(back->get_config(), m->get_config());
