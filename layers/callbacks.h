@@ -24,6 +24,9 @@ struct CallbackParams {
   int epochs = 0;          ///< FitOptions::epochs (the index after the last epoch)
   std::int64_t steps = 0;  ///< batches per epoch
   int verbose = 0;
+  /// The training data's shuffle seed (the one fit drew when FitOptions::seed
+  /// was not set), or none when it is not shuffled: what resuming exactly needs.
+  std::optional<std::uint64_t> shuffle_seed = std::nullopt;
   friend bool operator==(const CallbackParams&, const CallbackParams&) = default;
 };
 

@@ -174,7 +174,7 @@ void check_finite(const Tensor& t, const char* name, const std::string& who) {
   const double v = c.dtype() == DType::float64 ? c.data<double>()[at] : c.data<float>()[at];
   throw ValueError(detail::concat("[", who, "] ", name, " contains ", std::isnan(v) ? "NaN" : "infinity",
                                   " (first in sample ", at / per_sample, " of ", c.shape()[0], ", flat index ", at,
-                                  " of ", name, " ", c.shape(), "): clean or impute the data before training"));
+                                  " of ", name, " ", c.shape(), "): clean or impute the data first"));
 }
 
 void check_xy(const Tensor& x, const Tensor& y, const std::string& who, bool finite = true) {
@@ -236,7 +236,8 @@ std::shared_ptr<History> Model::fit(const data::Dataset& train, FitOptions optio
     if (options.verbose == 2) interactive = false;
     callbacks.push_back(std::make_shared<ProgbarLogger>(steps, options.epochs, stdout, interactive));
   }
-  const CallbackParams params{.epochs = options.epochs, .steps = steps, .verbose = options.verbose};
+  const CallbackParams params{
+      .epochs = options.epochs, .steps = steps, .verbose = options.verbose, .shuffle_seed = train.shuffle_seed()};
   for (auto& cb : callbacks) {
     cb->set_model(this);
     cb->set_params(params);

@@ -141,8 +141,9 @@ void ModelCheckpoint::save(int epoch, std::int64_t step, const Logs& logs) {
     // batch-level save at step == batches per epoch) the next epoch starts
     // from batch 0.
     const bool epoch_done = step == 0 || (params_.steps > 0 && step >= params_.steps);
-    so.training_position = epoch_done ? TrainingPosition{epoch + 1, 0, options_.shuffle_seed}
-                                      : TrainingPosition{epoch, step, options_.shuffle_seed};
+    // The seed the user gave, else the one fit used (drawn when not given).
+    const std::optional<std::uint64_t> seed = options_.shuffle_seed ? options_.shuffle_seed : params().shuffle_seed;
+    so.training_position = epoch_done ? TrainingPosition{epoch + 1, 0, seed} : TrainingPosition{epoch, step, seed};
     save_model(*model, path, so);
   }
   last_saved_ = path;

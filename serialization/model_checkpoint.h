@@ -50,8 +50,9 @@ struct ModelCheckpointOptions {
   std::int64_t save_freq = 0;
   /// Best value to beat initially (save_best_only).
   std::optional<double> initial_value_threshold = std::nullopt;
-  /// Stored in the TrainingPosition of full-model checkpoints (the shuffle
-  /// seed given to fit, so training can resume exactly).
+  /// Stored in the TrainingPosition of full-model checkpoints, so training
+  /// can resume exactly; by default the shuffle seed fit used (the one given
+  /// in FitOptions::seed, or the one it drew).
   std::optional<std::uint64_t> shuffle_seed = std::nullopt;
   /// fsync each checkpoint (durability).
   bool fsync = true;

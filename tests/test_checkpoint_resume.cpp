@@ -358,8 +358,8 @@ std::vector<std::pair<int, TrainingPosition>> batch_level_positions(std::int64_t
   // 40 samples in batches of 8: 5 batches per epoch.
   m->fit(data_x(40, 5, 4), data_y(40, 3),
          {.batch_size = 8, .epochs = 2, .seed = 6, .callbacks = {ck, rec, batches}, .verbose = 0});
-  EXPECT_EQ(batches->params_at_begin, (CallbackParams{.epochs = 2, .steps = 5, .verbose = 0}));
-  EXPECT_EQ(ck->params(), (CallbackParams{.epochs = 2, .steps = 5, .verbose = 0}));
+  EXPECT_EQ(batches->params_at_begin, (CallbackParams{.epochs = 2, .steps = 5, .verbose = 0, .shuffle_seed = 6}));
+  EXPECT_EQ(ck->params(), (CallbackParams{.epochs = 2, .steps = 5, .verbose = 0, .shuffle_seed = 6}));
   return rec->saves;
 }
 
@@ -448,6 +448,27 @@ TEST(FitInitialStep, ResumeInsideAnEpochIsBitwiseEqualToUninterrupted) {
   expect_same_weights(*straight, *boundary.model, /*same_keys=*/false);
   EXPECT_EQ(boundary.resumed_batches.front(), (std::pair<int, int>{1, 0}));
   EXPECT_EQ(boundary.resumed_batches.size(), 10u);
+}
+
+TEST(FitInitialStep, CheckpointRecordsTheSeedFitDrewWhenNoneWasGiven) {
+  // Neither fit nor ModelCheckpoint is given a seed: fit draws one, passes it
+  // in params(), and the checkpoint stores it, so resuming is still exact.
+  set_random_seed(7);
+  auto m = small_model(0.01);
+  const fs::path path = temp_dir() / "drawn_seed.lamina";
+  auto ck = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.filepath = path.string(), .fsync = false});
+  auto stop = std::make_shared<StopAfter>(5);  // after epoch 0's five batches
+  m->fit(resume_x(), resume_y(), {.batch_size = 8, .epochs = 3, .callbacks = {ck, stop}, .verbose = 0});
+  LoadedModel loaded = load_checkpoint(path.string());
+  ASSERT_TRUE(loaded.training_position && loaded.training_position->shuffle_seed);
+  const std::uint64_t seed = *loaded.training_position->shuffle_seed;
+  EXPECT_EQ(loaded.training_position->epoch, 1);
+  loaded.model->fit(resume_x(), resume_y(),
+                    {.batch_size = 8, .epochs = 3, .seed = seed, .verbose = 0, .initial_epoch = 1});
+  set_random_seed(7);
+  auto straight = small_model(0.01);
+  straight->fit(resume_x(), resume_y(), {.batch_size = 8, .epochs = 3, .seed = seed, .verbose = 0});
+  expect_same_weights(*straight, *loaded.model, /*same_keys=*/false);
 }
 
 TEST(FitInitialStep, SkippedBatchesAreNotMadeAndMetricsRestart) {

@@ -82,6 +82,8 @@ class Dataset {
   std::int64_t batch_size() const { return batch_size_; }
   bool drop_remainder() const { return drop_remainder_; }
   bool shuffled() const { return seed_.has_value(); }
+  /// The seed of shuffle(), if shuffled.
+  std::optional<std::uint64_t> shuffle_seed() const { return seed_; }
   /// Batches per epoch: ceil(N / batch_size) (floor with drop_remainder),
   /// capped by take().
   std::int64_t num_batches() const;
