@@ -20,6 +20,7 @@
 #include "lamina/lamina.h"
 #include "lamina/serialization/model_checkpoint.h"
 #include "lamina/serialization/saving.h"
+#include "saving_test_util.h"
 
 using namespace lamina;
 using ::testing::HasSubstr;
@@ -27,36 +28,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A per-process scratch directory, removed at exit.
-fs::path temp_dir() {
-  struct Dir {
-    fs::path path = fs::temp_directory_path() / ("lamina_ckpt_" + std::to_string(::getpid()));
-    Dir() { fs::create_directories(path); }
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  };
-  static Dir dir;
-  return dir.path;
-}
-
-bool bit_equal(const Tensor& a, const Tensor& b) {
-  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
-  const Tensor x = a.contiguous(), y = b.contiguous();
-  return std::memcmp(x.raw_data(), y.raw_data(), static_cast<std::size_t>(x.numel()) * x.itemsize()) == 0;
-}
-
-// Same values in the same order, bit for bit, and the same keys unless two
-// separately built models (other automatic names) are compared.
-void expect_same_weights(const Layer& a, const Layer& b, bool same_keys = true) {
-  auto wa = weight_paths(a), wb = weight_paths(b);
-  ASSERT_EQ(wa.size(), wb.size());
-  for (std::size_t i = 0; i < wa.size(); ++i) {
-    if (same_keys) EXPECT_EQ(wa[i].first, wb[i].first);
-    EXPECT_TRUE(bit_equal(wa[i].second.value(), wb[i].second.value())) << wa[i].first;
-  }
-}
+fs::path temp_dir() { return lamina::testing::scratch_dir("lamina_ckpt_"); }
+using lamina::testing::bit_equal;
+using lamina::testing::error_of;
+using lamina::testing::expect_same_weights;
 
 Tensor data_x(std::int64_t n, std::int64_t d, std::uint64_t seed) { return uniform({n, d}, -1.0, 1.0, seed); }
 Tensor data_y(std::int64_t n, std::int64_t classes, std::int64_t mul = 7) {
@@ -98,17 +73,6 @@ struct Captured {
   }
 };
 
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("WRONG TYPE: ") + e.what();
-  }
-  return "NO ERROR";
-}
 
 // Sets stop_training after `n` batches of a fit (an interrupted run).
 class StopAfter : public Callback {
@@ -438,14 +402,14 @@ TEST(FitInitialStep, ResumeInsideAnEpochIsBitwiseEqualToUninterrupted) {
   // Checkpoint after global batch 7 (epoch 1, step 2), stopped at batch 9.
   auto mid = train_interrupted(7, 9);
   EXPECT_EQ(mid.position, (TrainingPosition{1, 2, 11}));
-  expect_same_weights(*straight, *mid.model, /*same_keys=*/false);
+  expect_same_weights(*straight, *mid.model, lamina::testing::Keys::any);
   EXPECT_EQ(mid.model->optimizer()->iterations(), straight->optimizer()->iterations());
   using B = std::vector<std::pair<int, int>>;
   EXPECT_EQ(mid.resumed_batches, (B{{1, 2}, {1, 3}, {1, 4}, {2, 0}, {2, 1}, {2, 2}, {2, 3}, {2, 4}}));
   // A checkpoint at the last batch of epoch 0 resumes at {1, 0}.
   auto boundary = train_interrupted(5, 6);
   EXPECT_EQ(boundary.position, (TrainingPosition{1, 0, 11}));
-  expect_same_weights(*straight, *boundary.model, /*same_keys=*/false);
+  expect_same_weights(*straight, *boundary.model, lamina::testing::Keys::any);
   EXPECT_EQ(boundary.resumed_batches.front(), (std::pair<int, int>{1, 0}));
   EXPECT_EQ(boundary.resumed_batches.size(), 10u);
 }
@@ -468,7 +432,7 @@ TEST(FitInitialStep, CheckpointRecordsTheSeedFitDrewWhenNoneWasGiven) {
   set_random_seed(7);
   auto straight = small_model(0.01);
   straight->fit(resume_x(), resume_y(), {.batch_size = 8, .epochs = 3, .seed = seed, .verbose = 0});
-  expect_same_weights(*straight, *loaded.model, /*same_keys=*/false);
+  expect_same_weights(*straight, *loaded.model, lamina::testing::Keys::any);
 }
 
 TEST(FitInitialStep, SkippedBatchesAreNotMadeAndMetricsRestart) {
@@ -616,7 +580,7 @@ TEST(SubclassedModel, RoundTripsThroughJsonAndModelFiles) {
   auto back = load_model(path.string());
   ASSERT_NE(std::dynamic_pointer_cast<MlpBlock>(back), nullptr);
   EXPECT_EQ(back->get_config(), config);
-  expect_same_weights(*m, *back);
+  expect_same_weights(*m, *back, lamina::testing::Keys::same);
   EXPECT_TRUE(bit_equal(back->predict(probe), expected));
   ASSERT_TRUE(back->compiled());
   EXPECT_EQ(back->optimizer()->iterations(), m->optimizer()->iterations());
@@ -624,7 +588,7 @@ TEST(SubclassedModel, RoundTripsThroughJsonAndModelFiles) {
   // Optimizer slots and the dropout generator came back too: one more step is equal.
   m->train_on_batch(x, y);
   back->train_on_batch(x, y);
-  expect_same_weights(*m, *back);
+  expect_same_weights(*m, *back, lamina::testing::Keys::same);
 }
 
 TEST(SubclassedModel, CustomLayerWithSublayersInsideSequentialReloads) {
@@ -640,7 +604,7 @@ TEST(SubclassedModel, CustomLayerWithSublayersInsideSequentialReloads) {
   EXPECT_FALSE(config.has("sublayer_names"));
   auto back = deserialize_model(serialize_model(*m)).model;
   EXPECT_EQ(back->get_config(), config);
-  expect_same_weights(*m, *back);
+  expect_same_weights(*m, *back, lamina::testing::Keys::same);
   const Tensor probe = data_x(4, 5, 3);
   EXPECT_TRUE(bit_equal(back->predict(probe), m->predict(probe)));
 }

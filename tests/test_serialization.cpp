@@ -14,6 +14,7 @@
 #include "lamina/serialization/json.h"
 #include "lamina/serialization/model_checkpoint.h"
 #include "lamina/serialization/saving.h"
+#include "saving_test_util.h"
 
 using namespace lamina;
 namespace fs = std::filesystem;
@@ -42,37 +43,10 @@ LAMINA_REGISTER_LAYER(Linear);
 
 namespace {
 
-// A per-process scratch directory, removed at exit.
-fs::path temp_dir() {
-  struct Dir {
-    fs::path path = fs::temp_directory_path() / ("lamina_ser_" + std::to_string(::getpid()));
-    Dir() { fs::create_directories(path); }
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  };
-  static Dir dir;
-  return dir.path;
-}
-
-bool bit_equal(const Tensor& a, const Tensor& b) {
-  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
-  const Tensor x = a.contiguous(), y = b.contiguous();
-  return std::memcmp(x.raw_data(), y.raw_data(), static_cast<std::size_t>(x.numel()) * x.itemsize()) == 0;
-}
-
-// Same values in the same order (names may differ: automatic layer names).
-void expect_same_weights(const Layer& a, const Layer& b, bool same_names = false) {
-  auto wa = weight_paths(a), wb = weight_paths(b);
-  ASSERT_EQ(wa.size(), wb.size());
-  for (std::size_t i = 0; i < wa.size(); ++i) {
-    if (same_names) {
-      EXPECT_EQ(wa[i].first, wb[i].first);
-    }
-    EXPECT_TRUE(bit_equal(wa[i].second.value(), wb[i].second.value())) << wa[i].first;
-  }
-}
+fs::path temp_dir() { return lamina::testing::scratch_dir("lamina_ser_"); }
+using lamina::testing::bit_equal;
+using lamina::testing::error_of;
+using lamina::testing::expect_same_weights;
 
 Tensor data_x(std::int64_t n, std::int64_t d, std::uint64_t seed) { return uniform({n, d}, -1.0, 1.0, seed); }
 Tensor data_y(std::int64_t n, std::int64_t classes) {
@@ -160,17 +134,6 @@ Section* find(Container& c, const char (&t)[5]) {
   return nullptr;
 }
 
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("WRONG TYPE: ") + e.what();
-  }
-  return "NO ERROR";
-}
 
 }  // namespace
 
@@ -325,7 +288,7 @@ TEST(SaveModel, LinearInsideSavedModelReloadsBitIdentical) {
   ASSERT_TRUE(back);
   EXPECT_EQ(back->get_config(), m->get_config());
   EXPECT_EQ(back->layers()[0]->class_name(), "Linear");
-  expect_same_weights(*m, *back, /*same_names=*/true);
+  expect_same_weights(*m, *back, lamina::testing::Keys::same);
   const Tensor x = data_x(16, 5, 2);
   EXPECT_TRUE(bit_equal(m->predict(x), back->predict(x)));
   ASSERT_TRUE(back->compiled());
@@ -352,7 +315,7 @@ TEST(SaveModel, OneMoreStepAfterReloadIsBitIdentical) {
     EXPECT_EQ(random_seed_state(), rng);
     a->train_on_batch(x, y);  // dropout masks come from the restored generators
     b->train_on_batch(x, y);
-    expect_same_weights(*a, *b);
+    expect_same_weights(*a, *b, lamina::testing::Keys::any);
     EXPECT_EQ(a->optimizer()->iterations(), b->optimizer()->iterations());
   }
 }
@@ -377,14 +340,14 @@ TEST(SaveModel, ExactResumeOfFit) {
     EXPECT_EQ(ck.training_position, (TrainingPosition{2, 0, 11}));
     return ck.model;
   });
-  expect_same_weights(*straight, *resumed);
+  expect_same_weights(*straight, *resumed, lamina::testing::Keys::any);
 }
 
 TEST(SaveModel, UncompiledModelAndCompileFalse) {
   auto m = small_model(false);
   auto back = deserialize_model(serialize_model(*m)).model;
   EXPECT_FALSE(back->compiled());
-  expect_same_weights(*m, *back);
+  expect_same_weights(*m, *back, lamina::testing::Keys::any);
   auto compiled = deserialize_model(compiled_small_bytes(), {.compile = false}).model;
   EXPECT_FALSE(compiled->compiled());
 }
@@ -399,7 +362,7 @@ TEST(Weights, SaveLoadRoundTripAndMismatchErrors) {
   // Same architecture built separately (other automatic names): loads by order.
   auto b = small_model(false);
   load_weights(*b, path.string());
-  expect_same_weights(*a, *b);
+  expect_same_weights(*a, *b, lamina::testing::Keys::any);
   // A model with one wider layer: nothing is modified, both shapes named.
   auto c = std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
       std::make_shared<Linear>(8, LayerOptions{.name = a->layers()[0]->name()}),
@@ -485,7 +448,7 @@ TEST(Weights, SharedSublayerKeepsTheRootsOwnWeights) {
   auto b = std::make_shared<Twin>();
   (*b)(zeros({1, 4}));
   load_weights(*b, path.string());
-  expect_same_weights(*a, *b);
+  expect_same_weights(*a, *b, lamina::testing::Keys::any);
 }
 
 TEST(Weights, DtypeMismatchNamesLayerWeightAndBothShapes) {
@@ -743,7 +706,7 @@ TEST(ModelCheckpoint, SaveBestOnlyMessagesAndFiles) {
   EXPECT_GE(ckp.training_position->epoch, 1);
   auto fresh = small_model();
   load_weights(*fresh, (dir / "w-03.weights").string());
-  expect_same_weights(*m, *fresh);
+  expect_same_weights(*m, *fresh, lamina::testing::Keys::any);
 }
 
 // ============================================================================
