@@ -249,19 +249,40 @@ TEST(Concurrency, TrainingWhileAnotherThreadPredictsOnACopy) {
   auto copy = deserialize_model(serialize_model(*model)).model;
   const Tensor probe = normal({200, 12}, 0, 1, 13);
   const auto expected = copy->predict(probe).to_vector<float>();
-  std::atomic<bool> done{false};
-  std::atomic<int> mismatches{0}, rounds{0};
+  std::atomic<bool> training{false}, done{false};
+  std::atomic<int> mismatches{0}, rounds{0}, rounds_during_training{0};
   std::thread reader([&] {
     while (!done.load() || rounds.load() < 3) {
+      const bool during = training.load();
       if (copy->predict(probe).to_vector<float>() != expected) ++mismatches;
+      if (during && training.load()) ++rounds_during_training;  // the whole predict ran inside fit
       ++rounds;
     }
   });
-  model->fit(x, y, {.batch_size = 32, .epochs = 3, .verbose = 0});
+  // Makes the two threads overlap for sure: the first batch waits for the
+  // reader to finish a prediction started while training was under way, and
+  // fit does not return before a second one.
+  struct Overlap : Callback {
+    std::atomic<bool>& training;
+    std::atomic<int>& during;
+    Overlap(std::atomic<bool>& t, std::atomic<int>& d) : training(t), during(d) {}
+    void on_train_begin(const Logs&) override { training = true; }
+    void on_train_batch_begin(int batch, const Logs&) override {
+      if (batch == 0)
+        while (during.load() < 1) std::this_thread::yield();
+    }
+    void on_train_end(const Logs&) override {
+      while (during.load() < 2) std::this_thread::yield();
+      training = false;
+    }
+  };
+  model->fit(x, y, {.batch_size = 32, .epochs = 3,
+                    .callbacks = {std::make_shared<Overlap>(training, rounds_during_training)}, .verbose = 0});
   done = true;
   reader.join();
   EXPECT_EQ(mismatches.load(), 0);
   EXPECT_GE(rounds.load(), 3);
+  EXPECT_GE(rounds_during_training.load(), 2);
   // The trained model moved on; the copy did not.
   EXPECT_NE(model->predict(probe).to_vector<float>(), expected);
 }
