@@ -604,6 +604,28 @@ TEST(BadInput, UnknownClassNameInAValidFile) {
   EXPECT_NE(msg.find("Linear"), std::string::npos) << msg;  // known names listed
 }
 
+TEST(BadInput, UnknownConfigKeysInAValidFileAreRefused) {
+  // As Keras's from_config(**config): a key the class does not take is an
+  // error, in the optimizer, the loss and the architecture alike.
+  const auto bytes = compiled_small_bytes();
+  auto with_extra_key = [&](const char (&section)[5], const std::string& after) {
+    Container c = split(bytes);
+    Section* sec = find(c, section);
+    std::string json(sec->payload.begin(), sec->payload.end());
+    const auto at = json.find(after);
+    EXPECT_NE(at, std::string::npos) << json;
+    json.insert(at + after.size(), "\"surprise\":1,");
+    sec->payload.assign(json.begin(), json.end());
+    return join(c);
+  };
+  std::string msg = error_of<ValueError>([&] { deserialize_model(with_extra_key("OPTC", "\"config\":{")); });
+  EXPECT_NE(msg.find("unknown config key 'surprise'"), std::string::npos) << msg;
+  msg = error_of<ValueError>([&] { deserialize_model(with_extra_key("COMP", "\"config\":{")); });
+  EXPECT_NE(msg.find("unknown config key 'surprise'"), std::string::npos) << msg;
+  msg = error_of<ValueError>([&] { deserialize_model(with_extra_key("ARCH", "\"units\":3,")); });
+  EXPECT_NE(msg.find("[Dense] Unrecognized keyword arguments passed to Dense: 'surprise'"), std::string::npos) << msg;
+}
+
 TEST(BadInput, MismatchedShapeInAValidFile) {
   // A file whose architecture says Dense(units=4) but whose weights are for 3.
   Container c = split(compiled_small_bytes());
