@@ -535,6 +535,10 @@ std::vector<std::uint8_t> serialize_model(const Model& model, const SaveOptions&
 ModelFile parse_model_file(std::span<const std::uint8_t> bytes, const std::string& source) {
   ByteReader r(bytes, source);
   ModelFile f;
+  if (bytes.empty()) throw IOError("[load] " + source + ": the file is empty");
+  if (bytes.size() < sizeof kMagic && std::memcmp(bytes.data(), kMagic, bytes.size()) == 0)
+    throw IOError(detail::concat("[load] ", source, ": truncated: ", bytes.size(),
+                                 " bytes, shorter than the 8-byte magic number"));
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     throw IOError("[load] " + source + ": not a lamina model or weights file (wrong magic number)");
   if (bytes.size() < kFileHeaderSize)

@@ -581,6 +581,11 @@ TEST(BadInput, WrongMagicUnknownVersionAndKind) {
   auto bad = bytes;
   bad[1] = 'X';
   EXPECT_NE(error_of<IOError>([&] { deserialize_model(bad); }).find("wrong magic"), std::string::npos);
+  EXPECT_NE(error_of<IOError>([&] { deserialize_model(std::vector<std::uint8_t>{}); }).find("the file is empty"),
+            std::string::npos);
+  EXPECT_NE(error_of<IOError>([&] { deserialize_model(std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 3)); })
+                .find("truncated: 3 bytes, shorter than the 8-byte magic number"),
+            std::string::npos);
   Container c = split(bytes);
   c.version = 99;
   const std::string msg = error_of<ValueError>([&] { deserialize_model(join(c)); });
