@@ -5,6 +5,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <typeinfo>
 
 namespace lamina {
 
@@ -147,12 +148,15 @@ namespace {
     throw;
   const std::string msg = detail::concat("[", path, "] Exception encountered when calling layer '", path, "' (",
                                          class_name, "): ", what);
-  if (dynamic_cast<const ShapeError*>(&e)) throw ShapeError(msg);
-  if (dynamic_cast<const DTypeError*>(&e)) throw DTypeError(msg);
-  if (dynamic_cast<const ValueError*>(&e)) throw ValueError(msg);
-  if (dynamic_cast<const IndexError*>(&e)) throw IndexError(msg);
-  if (dynamic_cast<const IOError*>(&e)) throw IOError(msg);
-  if (dynamic_cast<const MemoryError*>(&e)) throw MemoryError(msg);
+  // Only lamina's own types are rethrown anew: a user's subclass (thrown by a
+  // custom layer) keeps its type, unchanged.
+  const std::type_info& type = typeid(e);
+  if (type == typeid(ShapeError)) throw ShapeError(msg);
+  if (type == typeid(DTypeError)) throw DTypeError(msg);
+  if (type == typeid(ValueError)) throw ValueError(msg);
+  if (type == typeid(IndexError)) throw IndexError(msg);
+  if (type == typeid(IOError)) throw IOError(msg);
+  if (type == typeid(MemoryError)) throw MemoryError(msg);
   throw;
 }
 }  // namespace
@@ -353,7 +357,7 @@ Config Layer::get_config() const {
   return c;
 }
 
-void restore_sublayer_names(Layer& layer, const Config& config) {
+void restore_sublayer_names(Layer& layer, const Config& config, bool even_if_built) {
   if (!config.has("sublayer_names")) return;
   const auto* list = std::get_if<ConfigList>(&config.at("sublayer_names").value);
   LAMINA_CHECK(list != nullptr, ValueError, "[", layer.class_name(), "] config 'sublayer_names' must be a list of paths");
@@ -379,7 +383,7 @@ void restore_sublayer_names(Layer& layer, const Config& config) {
     open.resize(d);
     open.push_back(&*seen.find(*s));  // std::set nodes do not move
   }
-  if (layer.built()) return;
+  if (layer.built() && !even_if_built) return;
   std::vector<std::pair<Layer*, std::string>> subs;
   collect_sublayers(layer, "", subs);
   if (subs.size() != saved.size()) return;

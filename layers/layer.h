@@ -168,7 +168,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
     ConstraintRef constraint;
     bool created_trainable = true;
   };
-  friend void restore_sublayer_names(Layer& layer, const Config& config);
+  friend void restore_sublayer_names(Layer& layer, const Config& config, bool even_if_built);
   void track_layer(const std::shared_ptr<Layer>& layer);
   Tensor call_with_context(const Tensor& inputs, std::optional<bool> training);
   void collect_weights(std::vector<Variable>& out) const;
@@ -227,11 +227,13 @@ class WeightBytesBudget {
 /// Renames the nested sublayers of `layer`, just created from `config` (its
 /// from_config), to config["sublayer_names"] (see Layer::get_config).
 /// Nothing happens when the config has no such entry, when the layer is
-/// already built, or when its sublayer tree does not have the recorded shape
-/// (same count and depths): a best effort, load_weights still checks every
-/// weight. ValueError for an entry that is not a list of paths.
+/// already built (unless `even_if_built`: a loader renames layers that create
+/// their sublayers in build() after building them; weight keys follow layer
+/// names), or when its sublayer tree does not have the recorded shape (same
+/// count and depths): a best effort, load_weights still checks every weight.
+/// ValueError for an entry that is not a list of paths.
 /// layer_from_config calls it.
-void restore_sublayer_names(Layer& layer, const Config& config);
+void restore_sublayer_names(Layer& layer, const Config& config, bool even_if_built = false);
 
 /// Keras-style snake_case of a class name: "MLPBlock" -> "mlp_block".
 std::string to_snake_case(const std::string& class_name);

@@ -106,7 +106,10 @@ class Model : public Layer {
   std::shared_ptr<History> fit(const data::Dataset& train, FitOptions options = {},
                                const data::Dataset* validation = nullptr);
   /// Loss and metrics (training=false), in metrics_names() order.
-  Logs evaluate(const Tensor& x, const Tensor& y, std::int64_t batch_size = 32, int verbose = 0);
+  /// NaN or infinity in floating x or y is a ValueError naming the first bad
+  /// sample unless `check_finite` is false (as FitOptions::check_finite).
+  Logs evaluate(const Tensor& x, const Tensor& y, std::int64_t batch_size = 32, int verbose = 0,
+                bool check_finite = true);
   Logs evaluate(const data::Dataset& data, int verbose = 0);
   /// Outputs for x in batches (training=false, nothing recorded).
   Tensor predict(const Tensor& x, std::int64_t batch_size = 32);

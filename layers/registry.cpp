@@ -16,13 +16,19 @@ std::shared_ptr<Layer> layer_from_config(const std::string& class_name, const Co
   // layer's get_config() does not write back is one it ignored: refuse it
   // rather than silently build something else than the config says.
   const Config known = layer->get_config();
+  // The base keys every layer takes (LayerOptions::from_config), written
+  // back only when set (activity_regularizer) or once built (sublayer_names
+  // of a layer that creates its sublayers in build()).
+  auto base_key = [](const std::string& k) {
+    return k == "name" || k == "trainable" || k == "dtype" || k == "activity_regularizer" || k == "sublayer_names";
+  };
   std::string unknown, takes;
   for (const auto& [key, value] : config.items())
-    if (!known.has(key)) unknown += (unknown.empty() ? "'" : ", '") + key + "'";
+    if (!known.has(key) && !base_key(key)) unknown += (unknown.empty() ? "'" : ", '") + key + "'";
   if (!unknown.empty()) {
     for (const auto& [key, value] : known.items()) takes += (takes.empty() ? "" : ", ") + key;
     throw ValueError(detail::concat("[", class_name, "] Unrecognized keyword arguments passed to ", class_name, ": ",
-                                    unknown, " (its config keys: ", takes, ")"));
+                                    unknown, " (", class_name, "::get_config() returns: ", takes, ")"));
   }
   return layer;
 }

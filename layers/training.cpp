@@ -287,8 +287,8 @@ Logs Model::evaluate(const data::Dataset& ds, int verbose) {
   return logs;
 }
 
-Logs Model::evaluate(const Tensor& x, const Tensor& y, std::int64_t batch_size, int verbose) {
-  check_xy(x, y, path() + ".evaluate");
+Logs Model::evaluate(const Tensor& x, const Tensor& y, std::int64_t batch_size, int verbose, bool check_finite) {
+  check_xy(x, y, path() + ".evaluate", check_finite);
   LAMINA_CHECK(batch_size > 0, ValueError, "[", path(), ".evaluate] batch_size must be > 0, got ", batch_size);
   return evaluate(make_dataset(x, y).batch(batch_size), verbose);
 }

@@ -358,6 +358,43 @@ Config model_config(const Layer& layer) {
 
 std::string model_to_json(const Layer& layer) { return to_json(model_config(layer)); }
 
+namespace {
+
+// The sublayers of a layer that creates them in build() exist only after the
+// build, under automatic names: give them the recorded ones now (a Sequential
+// records none itself; its entries carry their own configs).
+void reapply_sublayer_names(Layer& layer, const Config& cfg) {
+  if (cfg.has("sublayer_names")) {
+    restore_sublayer_names(layer, cfg, /*even_if_built=*/true);
+    return;
+  }
+  const auto* list = cfg.has("layers") ? std::get_if<ConfigList>(&cfg.at("layers").value) : nullptr;
+  if (list == nullptr) return;
+  const auto& subs = layer.layers();
+  for (std::size_t i = 0; i < list->size() && i < subs.size(); ++i) {
+    const auto* entry = std::get_if<Config>(&(*list)[i].value);
+    const auto* sub = entry && entry->has("config") ? std::get_if<Config>(&entry->at("config").value) : nullptr;
+    if (sub != nullptr) reapply_sublayer_names(*subs[i], *sub);
+  }
+}
+
+// Whether the config records the names of every nested sublayer. Files
+// written before "sublayer_names" existed (format version 1 all the same)
+// record none for layers with sublayers other than Sequential.
+bool sublayer_names_recorded(const Layer& layer, const Config& cfg) {
+  if (layer.layers().empty() || cfg.has("sublayer_names")) return true;
+  const auto* list = cfg.has("layers") ? std::get_if<ConfigList>(&cfg.at("layers").value) : nullptr;
+  if (list == nullptr || list->size() != layer.layers().size()) return false;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const auto* entry = std::get_if<Config>(&(*list)[i].value);
+    const auto* sub = entry && entry->has("config") ? std::get_if<Config>(&entry->at("config").value) : nullptr;
+    if (sub == nullptr || !sublayer_names_recorded(*layer.layers()[i], *sub)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::shared_ptr<Layer> model_from_config(const Config& env) {
   auto [cls, cfg] = open_envelope(env, "architecture");
   std::shared_ptr<Layer> layer;
@@ -409,6 +446,7 @@ std::shared_ptr<Layer> model_from_config(const Config& env) {
           // Integer inputs (e.g. Embedding indices): index 0 is always valid.
           (*layer)(zeros(Shape(probe), DType::int64), /*training=*/false);
         }
+        reapply_sublayer_names(*layer, cfg);
       } catch (const std::exception& e) {
         const bool oom = dynamic_cast<const std::bad_alloc*>(&e);
         throw ValueError(detail::concat("[model_from_json] building '", cls, "' for input shape ", Shape(dims),
@@ -664,13 +702,22 @@ LoadedModel deserialize_model(std::span<const std::uint8_t> bytes, const LoadOpt
     std::int64_t stored_bytes = 0;
     for (const auto& r : f.weights) stored_bytes += r.value.numel() * static_cast<std::int64_t>(r.value.itemsize());
     detail::WeightBytesBudget budget(stored_bytes + (std::int64_t{64} << 20));
-    detail::AllocationLimit limit(std::max<std::size_t>(bytes.size(), std::size_t{256} << 20));
-    layer = model_from_config(*f.architecture);
+    detail::AllocationLimit limit(std::max<std::size_t>(bytes.size(), options.max_build_allocation));
+    try {
+      layer = model_from_config(*f.architecture);
+    } catch (const ValueError& e) {
+      const std::string what = e.what();
+      if (what.find("[allocator] a request of") == std::string::npos) throw;
+      throw ValueError(what + "; to load a model whose build needs more, raise LoadOptions::max_build_allocation");
+    }
   }
   auto model = std::dynamic_pointer_cast<Model>(layer);
   LAMINA_CHECK(model != nullptr, ValueError, "[load_model] ", source, ": the saved object is a '", layer->class_name(),
                "', not a Model (use model_from_json for layers)");
-  auto assignments = match_weights(*model, f.weights, source, /*allow_by_order=*/false);
+  // Keys only, unless the file predates recorded sublayer names (then the
+  // automatic names of a subclassed model's sublayers may differ).
+  const bool names_recorded = sublayer_names_recorded(*model, open_envelope(*f.architecture, "architecture").second);
+  auto assignments = match_weights(*model, f.weights, source, /*allow_by_order=*/!names_recorded);
 
   // Compile config and optimizer state, all checked before anything is assigned.
   std::shared_ptr<optim::Optimizer> opt;

@@ -23,6 +23,7 @@
 /// mismatched shapes or dtypes, unknown format version). A failed load leaves
 /// the target model, and the global random state, untouched.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -59,6 +60,11 @@ struct SaveOptions {
 struct LoadOptions {
   /// Compile the loaded model with the saved loss, metrics and optimizer state.
   bool compile = true;
+  /// While the model is built (one batch of 1 through it), no single
+  /// allocation may exceed this or the file's size, whichever is larger, so
+  /// that a few bytes of config cannot make the loader allocate gigabytes.
+  /// Raise it for models whose activations for one sample are larger.
+  std::size_t max_build_allocation = std::size_t{256} << 20;
 };
 
 struct LoadedModel {

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -539,6 +541,25 @@ class MlpBlock : public Model {
 };
 LAMINA_REGISTER_LAYER(MlpBlock);
 
+// Creates its sublayer in build(), as Keras allows.
+class LazyDense : public Layer {
+ public:
+  explicit LazyDense(std::int64_t units = 3, LayerOptions base = {}) : Layer("LazyDense", std::move(base)), units_(units) {}
+  Config get_config() const override { return Layer::get_config().set("units", units_); }
+  static std::shared_ptr<LazyDense> from_config(const Config& c) {
+    return std::make_shared<LazyDense>(c.get<std::int64_t>("units"), LayerOptions::from_config(c));
+  }
+
+ protected:
+  void build(const Shape&) override { dense_ = add_layer<layers::Dense>(layers::DenseOptions{.units = units_}); }
+  Tensor call(const Tensor& x, const CallContext&) override { return (*dense_)(x); }
+
+ private:
+  std::int64_t units_;
+  std::shared_ptr<layers::Dense> dense_;
+};
+LAMINA_REGISTER_LAYER(LazyDense);
+
 std::vector<std::string> keys_of(const Layer& l) {
   std::vector<std::string> k;
   for (const auto& [key, v] : weight_paths(l)) k.push_back(key);
@@ -546,6 +567,57 @@ std::vector<std::string> keys_of(const Layer& l) {
 }
 
 }  // namespace
+
+TEST(SubclassedModel, SublayersCreatedInBuildReloadUnderTheirNames) {
+  set_random_seed(3);
+  auto m = std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{std::make_shared<LazyDense>(3)});
+  m->build_for({1, 4});
+  (*m)(zeros({1, 4}));
+  const Tensor probe = data_x(5, 4, 8);
+  const Tensor expected = m->predict(probe);
+  auto rebuilt = model_from_json(model_to_json(*m));
+  EXPECT_EQ(keys_of(*rebuilt), keys_of(*m));
+  const fs::path path = temp_dir() / "lazy.lamina";
+  m->save(path.string());
+  auto fresh = std::make_shared<layers::Dense>(layers::DenseOptions{.units = 2});  // shifts automatic names
+  auto back = load_model(path.string());
+  EXPECT_EQ(keys_of(*back), keys_of(*m));
+  EXPECT_TRUE(bit_equal(back->predict(probe), expected));
+}
+
+TEST(SubclassedModel, FilesWithoutRecordedSublayerNamesStillLoad) {
+  // Files written before "sublayer_names" existed (same format version):
+  // the sublayers get new automatic names, and the weights pair by order.
+  set_random_seed(12);
+  auto m = std::make_shared<MlpBlock>(6, 0.25, 3);
+  (*m)(zeros({1, 5}));
+  const Tensor probe = data_x(9, 5, 13);
+  const Tensor expected = m->predict(probe);
+  std::string json = model_to_json(*m);
+  const auto at = json.find("\"sublayer_names\"");
+  ASSERT_NE(at, std::string::npos) << json;
+  const auto end = json.find(']', at);
+  json.erase(at, end + 2 - at);  // the key, its list and the comma after it
+  auto old_style = model_from_json(json);
+  EXPECT_NE(keys_of(*old_style), keys_of(*m));  // other automatic names
+  // The same through a whole-model file whose architecture lacks the names.
+  auto bytes = serialize_model(*m);
+  const std::string with_names = model_to_json(*m);
+  const auto pos = std::search(bytes.begin(), bytes.end(), with_names.begin(), with_names.end());
+  ASSERT_NE(pos, bytes.end());
+  // Rewrite the ARCH section (the only JSON equal to the model's) and its crc.
+  std::vector<std::uint8_t> edited(bytes.begin(), pos);
+  edited.insert(edited.end(), json.begin(), json.end());
+  edited.insert(edited.end(), pos + static_cast<std::ptrdiff_t>(with_names.size()), bytes.end());
+  const std::size_t header = static_cast<std::size_t>(pos - bytes.begin()) - 20;  // the ARCH section header
+  const std::uint64_t len = json.size();
+  std::memcpy(edited.data() + header + 8, &len, 8);
+  std::uint32_t crc = static_cast<std::uint32_t>(crc32(0, edited.data() + header, 16));
+  crc = static_cast<std::uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(json.data()), static_cast<uInt>(json.size())));
+  std::memcpy(edited.data() + header + 16, &crc, 4);
+  auto back = deserialize_model(edited).model;
+  EXPECT_TRUE(bit_equal(back->predict(probe), expected));
+}
 
 TEST(SubclassedModel, RoundTripsThroughJsonAndModelFiles) {
   set_random_seed(12);

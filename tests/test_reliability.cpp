@@ -500,6 +500,45 @@ std::string corrupt_gzip_file() {
   return path;
 }
 
+// A user's own error type, thrown from a custom layer's call.
+struct UserError : ValueError {
+  using ValueError::ValueError;
+};
+class Throwing : public Layer {
+ public:
+  Throwing() : Layer("Throwing", LayerOptions{.name = "thrower"}) {}
+
+ protected:
+  Tensor call(const Tensor&, const CallContext&) override { throw UserError("user says no"); }
+};
+
+TEST(LayerErrors, LaminaErrorsNameTheLayerAndUserTypesPassUnchanged) {
+  layers::Dense d(layers::DenseOptions{.units = 2}, LayerOptions{.name = "d2"});
+  try {
+    d(Tensor::from(std::vector<std::int32_t>{1, 2}, {1, 2}));
+    ADD_FAILURE() << "no exception";
+  } catch (const DTypeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("[d2] Exception encountered when calling layer 'd2' (Dense): [matmul]"));
+  }
+  Throwing t;
+  EXPECT_THROW(t(ones({1})), UserError);
+  try {
+    t(ones({1}));
+  } catch (const UserError& e) {
+    EXPECT_STREQ(e.what(), "user says no");
+  }
+}
+
+TEST(LayerErrors, EvaluateChecksFiniteDataUnlessTold) {
+  auto m = compiled_mlp();
+  std::vector<float> v(10, 1.0f);
+  v[3] = std::nanf("");
+  const Tensor x = Tensor::from(v, {2, 5});
+  EXPECT_THROW(m->evaluate(x, zeros({2})), ValueError);
+  Logs logs = m->evaluate(x, zeros({2}), 32, 0, /*check_finite=*/false);
+  EXPECT_TRUE(std::isnan(*logs.get("loss")));  // as Keras reports it
+}
+
 std::vector<BadInput> bad_inputs() {
   const Tensor x23 = ones({2, 3}), x45 = ones({4, 5}), labels3 = Tensor::from(std::vector<std::int64_t>{0, 1, 2}, {3});
   std::vector<BadInput> t = {

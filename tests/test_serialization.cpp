@@ -539,6 +539,16 @@ TEST(BadInput, BuildingFromAFileMakesNoHugeAllocation) {
             std::string::npos)
       << msg;
   EXPECT_NE(msg.find("bytes exceeds the limit of 268435456 bytes"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("raise LoadOptions::max_build_allocation"), std::string::npos) << msg;
+  // The limit is an option: a 16 MiB probe loads by default and is refused
+  // under a 1 MiB limit (the file itself is smaller).
+  std::string small = json;
+  small.replace(small.find("134217728"), 9, "4194304");
+  arch->payload.assign(small.begin(), small.end());
+  const auto bytes = join(c);
+  EXPECT_NO_THROW(deserialize_model(bytes));
+  const std::string limited = error_of<ValueError>([&] { deserialize_model(bytes, {.max_build_allocation = 1 << 20}); });
+  EXPECT_NE(limited.find("exceeds the limit of 1048576 bytes"), std::string::npos) << limited;
 }
 
 // ============================================================================

@@ -119,6 +119,24 @@ class TsanTaskBody {
 #endif
 };
 
+/// RAII around a call into TBB that only spawns (the join comes later, under
+/// a TsanSpawnAndJoin): unlike TsanSpawnAndJoin it does not acquire `join`,
+/// which would order the spawner after a task that already ended unseen.
+class TsanSpawn {
+ public:
+  explicit TsanSpawn(TsanTokens& tokens) : tokens_(tokens) {
+    tsan_observe_calling_threads_arena();
+    tsan_release(&tokens_.spawn);
+    tsan_ignore_begin();
+  }
+  ~TsanSpawn() { tsan_ignore_end(); }
+  TsanSpawn(const TsanSpawn&) = delete;
+  TsanSpawn& operator=(const TsanSpawn&) = delete;
+
+ private:
+  TsanTokens& tokens_;
+};
+
 /// RAII around a call into TBB that spawns and joins tasks (see above).
 class TsanSpawnAndJoin {
  public:

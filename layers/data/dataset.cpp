@@ -188,7 +188,7 @@ struct Dataset::EpochState {
     if (!ds.prefetch_ || i >= count) return;
     pending = true;
     {
-      lamina::detail::TsanSpawnAndJoin spawn(tsan_tokens);  // TBB's spawn, stated for ThreadSanitizer
+      lamina::detail::TsanSpawn spawn(tsan_tokens);  // TBB's spawn, stated for ThreadSanitizer
       tg.run([this, i] {
         lamina::detail::TsanTaskBody body(tsan_tokens);
         try {
