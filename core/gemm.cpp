@@ -82,7 +82,7 @@ thread_local Scratch tl_pack_a, tl_pack_b, tl_vec;
 
 /// Tuning switches for experiments and tests, read once: LAMINA_GEMM_PACK_A
 /// and LAMINA_GEMM_DIRECT_B = 0|1 force that packing choice, and
-/// LAMINA_GEMM_DYNAMIC = 0|1 the dynamic macro-tile split (unset: heuristic).
+/// LAMINA_GEMM_DYNAMIC = 1 the dynamic macro-tile split (unset or 0: off).
 int env_switch(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return -1;
@@ -108,15 +108,16 @@ int force_dynamic() {
 /// 3.3e5-3.9e5 flops (128x128x10, 128x10x128, 56^3, 64x64x48, 97x61x33)
 /// and 0.66-0.87x from 5.2e5 (64^3, 128x128x16, 128x20x128, 128x10x256).
 constexpr double kParallelFlops = 4.5e5;
-/// Work from which the macro-tiles are several per thread (kTilesPerThread)
-/// and go to whichever thread is free. One fixed tile per thread makes a
-/// call as slow as its slowest core, and a call this long (sq2048: ~100 ms
-/// on two threads here) is likely to meet a slow spell of one vCPU; the
-/// extra packing of the smaller tiles costs a few percent, which below this
-/// size (sq1024: 15.0 -> 15.5 ms at 2 threads) is not worth it. sq2048 at 2
-/// threads, medians of three sets of alternated runs: 133 -> 122, 135 -> 129
-/// and 123 -> 124 ms, with fewer slow outliers.
-constexpr double kDynamicFlops = 4e9;
+/// The dynamic split (LAMINA_GEMM_DYNAMIC=1): macro-tiles several per
+/// thread (kTilesPerThread), each going to whichever thread is free. One
+/// fixed tile per thread makes a call as slow as its slowest core, which
+/// paid on the previous VM (a Zen 3 whose vCPUs had slow spells of seconds:
+/// sq2048 at 2 threads, medians of three sets of alternated runs, 133 -> 122,
+/// 135 -> 129, 123 -> 124 ms). On the current one (Zen 4, no slow spells
+/// seen in any probe) it is off by default: with the K blocks of kc_wide,
+/// sq2048 at 2 threads against oneDNN in the same process took 1.053-1.080x
+/// oneDNN's time with it and 0.984-1.032x without (208.6 GFLOP/s against
+/// 200-208), since every extra tile packs its own share of A and B again.
 constexpr int kTilesPerThread = 4;
 /// The same for matrix-vector products, which are memory-bound: below this
 /// the matrix streams from cache faster than a second thread wakes.
@@ -150,12 +151,21 @@ void scale_c(i64 M, i64 N, T beta, T* C, i64 rs_c, i64 cs_c) {
 /// - M <= 128, aligned rows of at most 512 bytes, B at most 4 MiB:
 ///   1.02-1.06 (64^3, 96^3, 128x128x256, 64x128x512); 0.88 unaligned
 ///   (128x128x256), 0.85 with wider rows (128x512x512).
-bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i64 bytes) {
+/// Kernels with b_in_place_m (AVX-512 float) also read aligned B in place
+/// for M up to that many rows and B up to 6 MiB, with K blocks of kc_wide:
+/// measured on the Zen 4 VM, 1 thread, processes alternated, against the
+/// rule above: 128x256x784 (gemm/fwd1) 110 -> 117 GFLOP/s, 128x512x512 107
+/// -> 112, 128x1024x1024 101 -> 106, 128x2048x512 97 -> 104, 128x256x2048
+/// 99 -> 107, 96x384x1536 98 -> 116, 256x256x784 113 -> 115, 100x3000x500
+/// 101 (as before); 128x128x256 equal. Outside it, in place lost:
+/// 128x1024x2048 (8 MiB of B, rows 4 KiB apart) 97 -> 84.
+bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i64 bytes, int b_in_place_m) {
   if (cs_b != 1) return false;
   constexpr double MiB = 1024.0 * 1024.0;
   const i64 row_bytes = rs_b * bytes;
   const double b_bytes = static_cast<double>(K) * static_cast<double>(row_bytes);
   const bool aligned = reinterpret_cast<std::uintptr_t>(B) % 64 == 0 && row_bytes % 64 == 0;
+  if (aligned && M <= b_in_place_m && b_bytes <= 6 * MiB) return true;
   const bool near_rows = row_bytes < 4096 && b_bytes <= 4 * MiB;
   if (M <= 4 * MR)
     return near_rows || (aligned && (b_bytes <= 1.5 * MiB || (M <= 2 * MR && b_bytes <= 6 * MiB)));
@@ -328,17 +338,24 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   if (N == 1 && gemv(kr, M, K, alpha, A, rs_a, cs_a, B, rs_b, beta, C, rs_c)) return;
 
   // Packing plan. A is read in place when it has a unit stride and the B
-  // block is not wide enough to amortize packing, unless A is read down its
-  // columns (Aᵀ·B) and they are a multiple of 4 KiB apart: every k step then
-  // lands in the same few L1 and L2 sets. Packing such A measured 0.6-0.94x
-  // the in-place time (1024x256x128, 2048x256x128, 4096x64x256; 1 and 2
-  // threads); at 2 KiB (512 floats) the sign varied. B as read_b_in_place says.
+  // block is not wide enough to amortize packing, unless the elements one
+  // tile reads together are a multiple of 4 KiB apart: every k step then
+  // lands in the same few L1 and L2 sets. That is A read down its columns
+  // (Aᵀ·B) with columns so far apart: packing measured 0.6-0.94x the
+  // in-place time (1024x256x128, 2048x256x128, 4096x64x256; 1 and 2
+  // threads; at 2 KiB, 512 floats, the sign varied); and A read along its
+  // rows with rows so far apart, whose MR rows share one L1 set (8 ways):
+  // on Zen 4 with AVX-512, 1 thread, K = 1024 floats, packing took 0.81-0.84x
+  // the time (64x256x1024, 128x256x1024, 1024x128x1024, 2048x256x1024, from
+  // 86-88 to 104-107 GFLOP/s), 0.83x on 128x128x4096; at K = 512, 768 and
+  // 1000 the in-place read stayed 1.02-1.06x faster. B as read_b_in_place
+  // says.
   Plan plan;
   const bool a_unit = cs_a == 1 || rs_a == 1;
-  const i64 a_col_bytes = cs_a * static_cast<i64>(sizeof(T));
-  const bool a_cols_alias = cs_a != 1 && a_col_bytes >= 4096 && a_col_bytes % 4096 == 0;
-  plan.pack_a = !a_unit || (N >= 512 && M > 2 * MR) || a_cols_alias;
-  plan.direct_b = read_b_in_place(M, K, B, rs_b, cs_b, MR, static_cast<i64>(sizeof(T)));
+  const i64 a_far_bytes = (cs_a == 1 ? rs_a : cs_a) * static_cast<i64>(sizeof(T));
+  const bool a_aliases = M > 1 && a_far_bytes >= 4096 && a_far_bytes % 4096 == 0;
+  plan.pack_a = !a_unit || (N >= 512 && M > 2 * MR) || a_aliases;
+  plan.direct_b = read_b_in_place(M, K, B, rs_b, cs_b, MR, static_cast<i64>(sizeof(T)), kr.b_in_place_m);
   // With C's rows a page or more apart, each row of an A block's strip of C
   // takes its own TLB entry, and the strip is swept once per B panel: keep
   // it to 72 rows, about as many as an L1 data TLB holds (64 entries on this
@@ -363,6 +380,28 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   if (kr.kc_narrow > kr.kc && !plan.direct_b &&
       static_cast<double>(kr.kc_narrow) * static_cast<double>(N) * sizeof(T) <= 2.0 * 1024 * 1024)
     plan.kc = kr.kc_narrow;
+  // K blocks of kr.kc_wide (1024 floats on AVX-512) when C outgrows L2
+  // (1 MiB): every K block reads and writes all of C, from L3 then, and
+  // that traffic, not the B panel read from L2 instead of L1, is what
+  // longer blocks save. A blocks shrink to kr.mc_wide rows so that one
+  // (mc_wide x kc_wide) still leaves most of L2 to the B panels. Zen 4,
+  // 1 thread, processes alternated: 2048^3 103-105 -> 110-111 GFLOP/s
+  // (oneDNN 108-113 in the same runs), 1500^3 105 -> 111, 1536^3 109 ->
+  // 111, 1024^3 109 -> 111, 4096x256x1024 104 -> 109; 2 threads 2048^3
+  // 201-206 -> 210-223. With C in L2 the longer blocks lost (256x256x4096:
+  // 108 -> 103, the 1 MiB B block no longer stays in L2).
+  // A blocks are then balanced (100 rows as 56 + 44, not 84 + 16, which
+  // ran 100x3000x500 at 84 GFLOP/s instead of 101). B read in place (no B
+  // block to keep in L2) takes kc_wide blocks too, and whole A blocks.
+  if (kr.kc_wide > 0) {
+    if (plan.direct_b) {
+      plan.kc = kr.kc_wide;
+    } else if (static_cast<double>(M) * static_cast<double>(N) * sizeof(T) > 1024.0 * 1024.0) {
+      plan.kc = kr.kc_wide;
+      const i64 blocks = (M + std::min<i64>(plan.mc, kr.mc_wide) - 1) / std::min<i64>(plan.mc, kr.mc_wide);
+      plan.mc = ((M + blocks - 1) / blocks + MR - 1) / MR * MR;
+    }
+  }
 
   const int threads = get_num_threads();
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
@@ -376,7 +415,7 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   // the least per-tile work, counting the packing each tile repeats. Which
   // thread computes a tile never matters: K is not split.
   const int dynamic_switch = force_dynamic();
-  const bool dynamic = dynamic_switch >= 0 ? dynamic_switch == 1 : flops >= kDynamicFlops;
+  const bool dynamic = dynamic_switch == 1;
   const int nt = dynamic ? threads * kTilesPerThread : threads;
   const i64 mblocks = (M + MR - 1) / MR, nblocks = (N + NR - 1) / NR;
   int best_gm = 1, best_gn = 1;

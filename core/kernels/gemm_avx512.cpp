@@ -16,7 +16,7 @@
 namespace lamina::detail {
 namespace {
 using Arch = xsimd::avx512f;
-constexpr GemmKernels<float> kF32 = make_gemm_kernels<float, Arch, 14, 2>(168, 256, 4064, 512);
+constexpr GemmKernels<float> kF32 = make_gemm_kernels<float, Arch, 14, 2>(168, 256, 4064, 512, 1024, 84, 128);
 constexpr GemmKernels<double> kF64 = make_gemm_kernels<double, Arch, 14, 2>(84, 256, 2032, 512);
 }  // namespace
 

@@ -617,7 +617,8 @@ void gemv_axpy(i64 n, i64 k, T alpha, const T* a, i64 lda, const T* x, i64 incx,
 // ---------------------------------------------------------------------------
 
 template <class T, class Arch, int MR, int NV>
-constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc, int kc_narrow = 0) {
+constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc, int kc_narrow = 0, int kc_wide = 0,
+                                           int mc_wide = 0, int b_in_place_m = 0) {
   constexpr int W = static_cast<int>(Vec<T, Arch>::size);
   return GemmKernels<T>{MR,
                         NV * W,
@@ -626,6 +627,9 @@ constexpr GemmKernels<T> make_gemm_kernels(int mc, int kc, int nc, int kc_narrow
                         kc,
                         nc,
                         kc_narrow,
+                        kc_wide,
+                        mc_wide,
+                        b_in_place_m,
                         &panel<T, Arch, MR, NV>,
                         &pack_b<T, Arch, NV * W>,
                         &pack_a<T, Arch, MR>,

@@ -24,6 +24,12 @@ struct GemmKernels {
   /// Longer K blocks when B is packed and kc_narrow of its rows (all N
   /// columns) stay within 2 MiB, or 0 to always use kc: see gemm.cpp's plan.
   int kc_narrow;
+  /// K blocks of kc_wide (and A blocks of at most mc_wide rows) when C is
+  /// larger than L2, or 0 to keep the blocks above: see gemm.cpp's plan.
+  int kc_wide, mc_wide;
+  /// Read aligned B in place (no packing) for M up to this, or 0: see
+  /// gemm.cpp's read_b_in_place.
+  int b_in_place_m;
 
   /// C[0:m, 0:n] = alpha * A[0:m, 0:k] * B[0:k, 0:n] + beta * C (beta == 0: C not
   /// read) for one B panel, n <= nr, and any m: the micro-kernel down all of
