@@ -403,6 +403,8 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     }
   }
 
+  // A blocks are whole MR-row panels (pack_a's buffer is sized so).
+  plan.mc = std::max<i64>(MR, plan.mc / MR * MR);
   const int threads = get_num_threads();
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   if (threads <= 1 || flops < kParallelFlops) {
