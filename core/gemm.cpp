@@ -158,7 +158,15 @@ void scale_c(i64 M, i64 N, T beta, T* C, i64 rs_c, i64 cs_c) {
 /// -> 112, 128x1024x1024 101 -> 106, 128x2048x512 97 -> 104, 128x256x2048
 /// 99 -> 107, 96x384x1536 98 -> 116, 256x256x784 113 -> 115, 100x3000x500
 /// 101 (as before); 128x128x256 equal. Outside it, in place lost:
-/// 128x1024x2048 (8 MiB of B, rows 4 KiB apart) 97 -> 84.
+/// 128x1024x2048 (8 MiB of B, rows 4 KiB apart) 97 -> 84. The same
+/// kernels read aligned B of up to 1 MiB in place for any M unless its rows
+/// are a multiple of 4 KiB apart (their panel rows then share one L1 set):
+/// in one process, call by call, 1 thread, 256^3 113.8 -> 116.6, 640x640x400
+/// 110.0 -> 112.3, 4096x256x256 103.4 -> 104.7, 784x256x128 (Aᵀ, gemm/
+/// bwd1_dw) 114.2 -> 115.1, 512^3 109.6 -> 110.0, 2048x512x512 107.0 ->
+/// 106.3; 2 threads 512^3 203 -> 206, 640x640x400 219 -> 222, 784x256x128
+/// 227 -> 224; with rows 4 KiB apart it lost (1024x1024x256 107 -> 100,
+/// 512x1024x256 109 -> 105).
 bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i64 bytes, int b_in_place_m) {
   if (cs_b != 1) return false;
   constexpr double MiB = 1024.0 * 1024.0;
@@ -166,6 +174,7 @@ bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i6
   const double b_bytes = static_cast<double>(K) * static_cast<double>(row_bytes);
   const bool aligned = reinterpret_cast<std::uintptr_t>(B) % 64 == 0 && row_bytes % 64 == 0;
   if (aligned && M <= b_in_place_m && b_bytes <= 6 * MiB) return true;
+  if (aligned && b_in_place_m > 0 && b_bytes <= 1 * MiB && row_bytes % 4096 != 0) return true;
   const bool near_rows = row_bytes < 4096 && b_bytes <= 4 * MiB;
   if (M <= 4 * MR)
     return near_rows || (aligned && (b_bytes <= 1.5 * MiB || (M <= 2 * MR && b_bytes <= 6 * MiB)));
@@ -390,9 +399,10 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   // 111, 1024^3 109 -> 111, 4096x256x1024 104 -> 109; 2 threads 2048^3
   // 201-206 -> 210-223. With C in L2 the longer blocks lost (256x256x4096:
   // 108 -> 103, the 1 MiB B block no longer stays in L2).
-  // A blocks are then balanced (100 rows as 56 + 44, not 84 + 16, which
-  // ran 100x3000x500 at 84 GFLOP/s instead of 101). B read in place (no B
-  // block to keep in L2) takes kc_wide blocks too, and whole A blocks.
+  // A blocks are then balanced (100 rows as 56 + 44 rather than a full
+  // block and a sliver: 84 + 16, with 14-row tiles, ran 100x3000x500 at 84
+  // GFLOP/s instead of 101). B read in place (no B block to keep in L2)
+  // takes kc_wide blocks too, and whole A blocks.
   if (kr.kc_wide > 0) {
     if (plan.direct_b) {
       plan.kc = kr.kc_wide;

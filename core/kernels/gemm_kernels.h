@@ -27,8 +27,9 @@ struct GemmKernels {
   /// K blocks of kc_wide (and A blocks of at most mc_wide rows) when C is
   /// larger than L2, or 0 to keep the blocks above: see gemm.cpp's plan.
   int kc_wide, mc_wide;
-  /// Read aligned B in place (no packing) for M up to this, or 0: see
-  /// gemm.cpp's read_b_in_place.
+  /// Read aligned B in place (no packing) for M up to this (B up to 6 MiB),
+  /// and for any M when B is at most 1 MiB; 0: neither. See gemm.cpp's
+  /// read_b_in_place.
   int b_in_place_m;
 
   /// C[0:m, 0:n] = alpha * A[0:m, 0:k] * B[0:k, 0:n] + beta * C (beta == 0: C not
