@@ -326,8 +326,8 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     scale_c(M, N, beta, C, rs_c, cs_c);
     return;
   }
-  const GemmKernels<T>& kr = *kernels_for<T>(current_isa());
-  const int W = kr.simd, MR = kr.mr, NR = kr.nr;
+  const GemmKernels<T>* table = kernels_for<T>(current_isa());
+  const int W = table->simd;
 
   // Orientation: C = A·B, or Cᵀ = Bᵀ·Aᵀ (swap M/N, A/B and row/column
   // strides). Products commute exactly, so both give identical bits; pick the
@@ -344,7 +344,24 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     std::swap(cs_a, rs_b);
     std::swap(rs_c, cs_c);
   }
-  if (N == 1 && gemv(kr, M, K, alpha, A, rs_a, cs_a, B, rs_b, beta, C, rs_c)) return;
+  if (N == 1 && gemv(*table, M, K, alpha, A, rs_a, cs_a, B, rs_b, beta, C, rs_c)) return;
+
+  const int threads = get_num_threads();
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const bool one_thread = threads <= 1 || flops < kParallelFlops;
+  // Short products on one thread may use other tiles (AVX-512 float: 4x64
+  // instead of 8x32 for K <= 128 and N a multiple of 64). Every tile shape
+  // gives the same bits, so this choice, unlike the result, may depend on
+  // the thread count. In one process, call by call, 1 thread, GFLOP/s
+  // 8x32 -> 4x64: 64^3 107.9 -> 113.1, 32x64x64 109.0 -> 111.8, 128x64x64
+  // 112.2 -> 115.2, 64x64x32 106.0 -> 108.6, 96x64x96 108.2 -> 110.5,
+  // 128^3 115.9 -> 116.7, 128x256x128 115.3 -> 116.8; from K = 256 on no
+  // gain (256^3 115.9 -> 116.1, 512x512x256 104.5 -> 102.9). At 2 threads
+  // 64^3 measured slower with 4x64 (133 against 149 GFLOP/s).
+  if (table->short_k && one_thread && K <= table->short_k_max && N % table->short_k->nr == 0)
+    table = table->short_k;
+  const GemmKernels<T>& kr = *table;
+  const int MR = kr.mr, NR = kr.nr;
 
   // Packing plan. A is read in place when it has a unit stride and the B
   // block is not wide enough to amortize packing, unless the elements one
@@ -415,9 +432,7 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
 
   // A blocks are whole MR-row panels (pack_a's buffer is sized so).
   plan.mc = std::max<i64>(MR, plan.mc / MR * MR);
-  const int threads = get_num_threads();
-  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (threads <= 1 || flops < kParallelFlops) {
+  if (one_thread) {
     gemm_tile(kr, plan, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
     return;
   }

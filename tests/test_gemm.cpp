@@ -264,6 +264,10 @@ TEST(Gemm, LongKBlocksWideInPlaceBAndAliasedRows) {
     check_gemm<float>({64, 256, 1024, false, false, 0, 1}, 1.f, 0.f, 94);    // A rows 4 KiB apart: packed
     check_gemm<float>({15, 100, 2048, false, false, 0, 1}, 1.f, 0.25f, 95);  // the same, two row tiles
     check_gemm<double>({64, 136, 1100, false, false, 0, 1}, 1.0, 0.5, 96);
+    // Short K on one thread: the AVX-512 float table's 4x64 tiles.
+    check_gemm<float>({64, 64, 64, false, false, 0, 1}, 1.f, 0.5f, 99);
+    check_gemm<float>({37, 128, 100, false, false, 3, 1}, 0.5f, 0.f, 100);
+    check_gemm<float>({5, 192, 3, true, true, 0, 1}, 1.f, 1.f, 101);
   });
 }
 
@@ -377,7 +381,8 @@ TEST(Gemm, OneAndTwoThreadsBitwiseEqual) {
     for (S s : {S{300, 301, 150}, S{128, 10, 128}, S{128, 784, 256}, S{784, 256, 128}, S{37, 1000, 300},
                 S{1000, 37, 300}, S{1, 3000, 700}, S{3000, 1, 700}, S{2, 2, 5000}, S{290, 530, 400},
                 S{150, 1030, 385}, S{64, 64, 64}, S{128, 128, 10}, S{100, 48, 300}, S{20, 1104, 300}, S{1, 4100, 800}, S{4100, 1, 800},
-                S{100, 2700, 1030}, S{128, 272, 1100}, S{64, 256, 1024}, S{300, 272, 500}})
+                S{100, 2700, 1030}, S{128, 272, 1100}, S{64, 256, 1024}, S{300, 272, 500},
+                S{128, 128, 128}, S{96, 192, 64}})
       for (int t = 0; t < 4; ++t) {
         const bool ta = t & 1, tb = t & 2;
         auto f1 = run_gemm<float>(1, s.M, s.N, s.K, ta, tb);

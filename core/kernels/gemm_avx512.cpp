@@ -29,7 +29,13 @@
 namespace lamina::detail {
 namespace {
 using Arch = xsimd::avx512f;
-constexpr GemmKernels<float> kF32 = make_gemm_kernels<float, Arch, 8, 2>(168, 256, 4064, 512, 1024, 80, 128);
+constexpr GemmKernels<float> kF32ShortK = make_gemm_kernels<float, Arch, 4, 4>(168, 256, 4064, 512, 1024, 80, 128);
+constexpr GemmKernels<float> kF32 = [] {
+  GemmKernels<float> k = make_gemm_kernels<float, Arch, 8, 2>(168, 256, 4064, 512, 1024, 80, 128);
+  k.short_k = &kF32ShortK;
+  k.short_k_max = 128;
+  return k;
+}();
 constexpr GemmKernels<double> kF64 = make_gemm_kernels<double, Arch, 14, 2>(84, 256, 2032, 512);
 }  // namespace
 

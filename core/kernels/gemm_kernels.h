@@ -57,6 +57,12 @@ struct GemmKernels {
   /// contiguous). beta == 0: y not read.
   void (*gemv_axpy)(std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                     const T* x, std::int64_t incx, T beta, T* y);
+
+  /// Another table for products with K <= short_k_max and N a multiple of
+  /// its nr, run on one thread (same arithmetic per element, other tiles),
+  /// or nullptr. See gemm.cpp.
+  const GemmKernels* short_k = nullptr;
+  int short_k_max = 0;
 };
 
 const GemmKernels<float>* gemm_kernels_f32_sse42();
