@@ -433,6 +433,15 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   // A blocks are whole MR-row panels (pack_a's buffer is sized so).
   plan.mc = std::max<i64>(MR, plan.mc / MR * MR);
   if (one_thread) {
+    // One block of everything, nothing to pack (small products such as
+    // 64^3): the panels straight away, without gemm_tile's blocking and
+    // scratch buffers (about 20 ns of a 4.6 us call).
+    if (plan.direct_b && !plan.pack_a && K <= plan.kc && M <= plan.mc && N <= kr.nc && N % W == 0) {
+      for (i64 jr = 0; jr < N; jr += NR)
+        kr.panel(M, static_cast<int>(std::min<i64>(NR, N - jr)), K, A, rs_a, cs_a, false, B + jr, rs_b,
+                 C + jr * cs_c, rs_c, cs_c, alpha, beta);
+      return;
+    }
     gemm_tile(kr, plan, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
     return;
   }
