@@ -249,22 +249,26 @@ TEST(Gemm, EachSideOfTheInPlaceBLimits) {
 
 TEST(Gemm, LongKBlocksWideInPlaceBAndAliasedRows) {
   // The AVX-512 float plan (core/gemm.cpp): C past 1 MiB takes K blocks of
-  // kc_wide (1024) and balanced A blocks; aligned B with M <= 128 is read
+  // kc_wide (1024; the K blocking itself is the one tested above) and
+  // balanced A blocks; aligned B with M <= 128 is read
   // in place (with kc_wide blocks) up to 6 MiB, and with any M up to 1 MiB
   // unless its rows are a multiple of 4 KiB apart; A whose rows are a multiple
   // of 4 KiB apart is packed. Other ISAs run the same shapes through their
   // own plans.
   for_each_isa([] {
-    check_gemm<float>({100, 2700, 1030, false, false, 0, 1}, 1.f, 0.5f, 90);  // two K blocks, A blocks 56 + 44
+    // C past 1 MiB, M past 128 and B rows 12 KiB apart (B packed): A blocks
+    // of 72 + 72 + 56 rows.
+    check_gemm<float>({200, 3072, 40, false, false, 0, 1}, 1.f, 0.5f, 90);
     check_gemm<float>({128, 272, 1100, false, false, 0, 1}, 1.f, 1.f, 91);   // B in place, two K blocks
-    check_gemm<float>({101, 1001, 600, false, false, 7, 1}, 2.f, 0.f, 92);   // B in place, column fringe
+    check_gemm<float>({101, 1001, 200, false, false, 7, 1}, 2.f, 0.f, 92);   // B in place, column fringe
     check_gemm<float>({128, 272, 1100, false, false, 0, 1, 4}, 1.f, 0.f, 93);  // unaligned B: packed
     check_gemm<float>({300, 272, 500, false, false, 0, 1}, 1.f, 0.5f, 97);   // B of 0.5 MiB in place, M > 128
     check_gemm<float>({150, 1024, 200, false, false, 0, 1}, 1.f, 0.f, 98);   // B rows 4 KiB apart: packed
     check_gemm<float>({64, 256, 1024, false, false, 0, 1}, 1.f, 0.f, 94);    // A rows 4 KiB apart: packed
     check_gemm<float>({15, 100, 2048, false, false, 0, 1}, 1.f, 0.25f, 95);  // the same, two row tiles
     check_gemm<double>({64, 136, 1100, false, false, 0, 1}, 1.0, 0.5, 96);
-    // Short K on one thread: the AVX-512 float table's 4x64 tiles.
+    // Short K on one thread: the AVX-512 float table's 4x64 tiles, except
+    // for fewer than 16 rows (the last shape).
     check_gemm<float>({64, 64, 64, false, false, 0, 1}, 1.f, 0.5f, 99);
     check_gemm<float>({37, 128, 100, false, false, 3, 1}, 0.5f, 0.f, 100);
     check_gemm<float>({5, 192, 3, true, true, 0, 1}, 1.f, 1.f, 101);
@@ -381,7 +385,7 @@ TEST(Gemm, OneAndTwoThreadsBitwiseEqual) {
     for (S s : {S{300, 301, 150}, S{128, 10, 128}, S{128, 784, 256}, S{784, 256, 128}, S{37, 1000, 300},
                 S{1000, 37, 300}, S{1, 3000, 700}, S{3000, 1, 700}, S{2, 2, 5000}, S{290, 530, 400},
                 S{150, 1030, 385}, S{64, 64, 64}, S{128, 128, 10}, S{100, 48, 300}, S{20, 1104, 300}, S{1, 4100, 800}, S{4100, 1, 800},
-                S{100, 2700, 1030}, S{128, 272, 1100}, S{64, 256, 1024}, S{300, 272, 500},
+                S{200, 3072, 40}, S{128, 272, 300}, S{64, 256, 1024}, S{300, 272, 200},
                 S{128, 128, 128}, S{96, 192, 64}})
       for (int t = 0; t < 4; ++t) {
         const bool ta = t & 1, tb = t & 2;

@@ -58,9 +58,10 @@ struct GemmKernels {
   void (*gemv_axpy)(std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                     const T* x, std::int64_t incx, T beta, T* y);
 
-  /// Another table for products with K <= short_k_max and N a multiple of
-  /// its nr, run on one thread (same arithmetic per element, other tiles),
-  /// or nullptr. See gemm.cpp.
+  /// Another table for products with K <= short_k_max, N a multiple of its
+  /// nr, C stored by rows and at least four of its row tiles, run on one
+  /// thread (same arithmetic per element, other tiles), or nullptr. See
+  /// gemm.cpp.
   const GemmKernels* short_k = nullptr;
   int short_k_max = 0;
 };
