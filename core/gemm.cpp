@@ -429,7 +429,8 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
       plan.kc = kr.kc_wide;
     } else if (static_cast<double>(M) * static_cast<double>(N) * sizeof(T) > 1024.0 * 1024.0) {
       plan.kc = kr.kc_wide;
-      const i64 blocks = (M + std::min<i64>(plan.mc, kr.mc_wide) - 1) / std::min<i64>(plan.mc, kr.mc_wide);
+      const i64 mc_cap = std::min<i64>(plan.mc, kr.mc_wide);
+      const i64 blocks = (M + mc_cap - 1) / mc_cap;
       plan.mc = ((M + blocks - 1) / blocks + MR - 1) / MR * MR;
     }
   }
