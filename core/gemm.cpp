@@ -167,6 +167,14 @@ void scale_c(i64 M, i64 N, T beta, T* C, i64 rs_c, i64 cs_c) {
 /// 106.3; 2 threads 512^3 203 -> 206, 640x640x400 219 -> 222, 784x256x128
 /// 227 -> 224; with rows 4 KiB apart it lost (1024x1024x256 107 -> 100,
 /// 512x1024x256 109 -> 105).
+/// Those kernels also read B of more than 6 MiB in place for M up to twice
+/// b_in_place_m, aligned or not, with the next panel prefetched and K
+/// blocks of kc_narrow (gemm_impl): in one process, call by call, 1 thread,
+/// GFLOP/s packed -> in place: 8x4096x1024 33 -> 41, 24x4096x1024 70 -> 96,
+/// 64x4096x1024 88 -> 105, 64x3000x1000 (rows not aligned) 88 -> 106,
+/// 256x3000x1000 97 -> 106, 256x4096x1024 99 -> 101 (oneDNN 34, 77, 105,
+/// 112, 111, 105); 2 threads 24x4096x1024 90 -> 141, 64x4096x1024 140 ->
+/// 177, 64x3000x1000 152 -> 194. At 512 rows packing won (104 against 100).
 bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i64 bytes, int b_in_place_m) {
   if (cs_b != 1) return false;
   constexpr double MiB = 1024.0 * 1024.0;
@@ -175,6 +183,7 @@ bool read_b_in_place(i64 M, i64 K, const void* B, i64 rs_b, i64 cs_b, int MR, i6
   const bool aligned = reinterpret_cast<std::uintptr_t>(B) % 64 == 0 && row_bytes % 64 == 0;
   if (aligned && M <= b_in_place_m && b_bytes <= 6 * MiB) return true;
   if (aligned && b_in_place_m > 0 && b_bytes <= 1 * MiB && row_bytes % 4096 != 0) return true;
+  if (b_in_place_m > 0 && M <= 2 * b_in_place_m && b_bytes > 6 * MiB) return true;
   const bool near_rows = row_bytes < 4096 && b_bytes <= 4 * MiB;
   if (M <= 4 * MR)
     return near_rows || (aligned && (b_bytes <= 1.5 * MiB || (M <= 2 * MR && b_bytes <= 6 * MiB)));
@@ -187,6 +196,7 @@ struct Plan {
   bool direct_b;  // read full B panels in place (else pack B blocks)
   i64 mc;         // rows of an A block: kr.mc or fewer
   i64 kc;         // longest K block: kr.kc or kr.kc_narrow
+  bool prefetch_b = false;  // with direct_b: prefetch each next panel of B
 };
 
 /// C[0:M, 0:N] on the calling thread.
@@ -248,7 +258,7 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
           const int nn = static_cast<int>(std::min<i64>(NR, nb - jr));
           const T* bptr;
           const T* next_b = nullptr;
-          i64 ldb;
+          i64 ldb, next_ldb = 0;
           if (panel_pack) {
             kr.pack_b(kb, nn, Bp + jr * cs_b, rs_b, cs_b, buf_b);
             bptr = buf_b;
@@ -262,16 +272,32 @@ void gemm_tile(const GemmKernels<T>& kr, const Plan& plan, i64 M, i64 N, i64 K, 
             // thread, call by call in one process, median GFLOP/s: 2048^3
             // 101.1 -> 105.5, 1500^3 108.9 -> 109.9, 1024^3 108.6 -> 109.9,
             // 512^3 108.5 -> 108.4; 2 threads 2048^3 203 -> 208.
-            next_b = jr + NR < nb ? bptr + kb * NR : buf_b;
+            // Not for fewer than eight row tiles, which have little time
+            // to hide it in (AVX2 kernels on Zen 4, 1 thread: 16x4096x1024
+            // 59 -> 55 GFLOP/s, 24x1024x1024 78 -> 76).
+            if (mb >= 8 * MR) {
+              next_b = jr + NR < nb ? bptr + kb * NR : buf_b;
+              next_ldb = NR;
+            }
           } else if (jr >= fringe_j) {
             bptr = buf_b;
             ldb = NR;
           } else {
             bptr = Bp + jr;
             ldb = rs_b;
+            // B larger than L2 read in place: the next panel's rows, each
+            // a B row apart, are prefetched as the packed ones are above
+            // (1 thread, in place without -> with: 24x4096x1024 75 -> 96
+            // GFLOP/s, 128x1024x1024 103 -> 110, 128x2048x512 102.5 ->
+            // 108, 96x384x1536 and 128x512x512 equal; below 1 MiB, where
+            // it is not used, 256^3 lost 4 %).
+            if (plan.prefetch_b && jr + NR < fringe_j) {
+              next_b = bptr + NR;
+              next_ldb = rs_b;
+            }
           }
           kr.panel(mb, nn, kb, plan.pack_a ? buf_a : Ap, rs_a, cs_a, plan.pack_a, bptr, ldb, Cp + jr * cs_c, rs_c,
-                   cs_c, alpha, beta_k, next_b);
+                   cs_c, alpha, beta_k, next_b, next_ldb);
         }
       }
     }
@@ -443,6 +469,14 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     }
   }
 
+  // B of 1 MiB or more read in place: the next panel is prefetched while
+  // the current one's row tiles run (see gemm_tile); beyond 6 MiB (AVX-512
+  // float, read_b_in_place) with K blocks of kc_narrow (512): against
+  // kc_wide, 1 thread, 64x4096x1024 89 -> 106 GFLOP/s, 32x4096x1024 62 ->
+  // 93, 128x4096x1024 72 -> 95; 256 gave 91-102.
+  const double b_bytes = plan.direct_b ? static_cast<double>(K) * static_cast<double>(rs_b) * sizeof(T) : 0.0;
+  plan.prefetch_b = b_bytes >= 1024.0 * 1024.0;
+  if (kr.b_in_place_m > 0 && b_bytes > 6.0 * 1024 * 1024) plan.kc = kr.kc_narrow;
   // A blocks are whole MR-row panels (pack_a's buffer is sized so).
   plan.mc = std::max<i64>(MR, plan.mc / MR * MR);
   if (one_thread) {
@@ -452,7 +486,8 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     if (plan.direct_b && !plan.pack_a && K <= plan.kc && M <= plan.mc && N <= kr.nc && N % W == 0) {
       for (i64 jr = 0; jr < N; jr += NR)
         kr.panel(M, static_cast<int>(std::min<i64>(NR, N - jr)), K, A, rs_a, cs_a, false, B + jr, rs_b,
-                 C + jr * cs_c, rs_c, cs_c, alpha, beta, nullptr);
+                 C + jr * cs_c, rs_c, cs_c, alpha, beta, plan.prefetch_b && jr + NR < N ? B + jr + NR : nullptr,
+                 rs_b);
       return;
     }
     gemm_tile(kr, plan, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
@@ -467,6 +502,9 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   const bool dynamic = dynamic_switch == 1;
   const int nt = dynamic ? threads * kTilesPerThread : threads;
   const i64 mblocks = (M + MR - 1) / MR, nblocks = (N + NR - 1) / NR;
+  // B is repeated per tile when packed, or when read in place from beyond
+  // L2 (prefetch_b): each tile streams its columns of B from L3 or memory.
+  const bool b_per_tile = !plan.direct_b || plan.prefetch_b;
   int best_gm = 1, best_gn = 1;
   double best = 1e300;
   for (int gm = 1; gm <= nt; ++gm) {
@@ -476,7 +514,7 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     const double mt = static_cast<double>((mblocks + gm - 1) / gm * MR);
     const double ntl = static_cast<double>((nblocks + gn - 1) / gn * NR);
     const double c = mt * ntl * static_cast<double>(K) +
-                     6.0 * static_cast<double>(K) * ((plan.direct_b ? 0.0 : ntl) + (plan.pack_a ? mt : 0.0));
+                     6.0 * static_cast<double>(K) * ((b_per_tile ? ntl : 0.0) + (plan.pack_a ? mt : 0.0));
     if (c < best) {
       best = c;
       best_gm = gm;

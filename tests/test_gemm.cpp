@@ -275,6 +275,26 @@ TEST(Gemm, LongKBlocksWideInPlaceBAndAliasedRows) {
   });
 }
 
+TEST(Gemm, LargeBInPlaceWithPrefetch) {
+  // B of 1 MiB or more read in place prefetches each next panel (rows a B
+  // row apart) during the current one; on AVX-512 float, B past 6 MiB is
+  // read in place for M <= 256, aligned or not, with K blocks of 512. Full
+  // tiles of packed A (24 rows) and of A in place (16), one tile (8), a
+  // column fringe, unaligned rows; 1 thread on every ISA (other ISAs run
+  // the shapes through their own plans), 2 threads (whose split counts B
+  // per tile then) on the machine's. Kept small: the float64 reference
+  // dominates the time, and more so under the sanitizers.
+  for_each_isa([] {
+    ThreadsGuard one(1);
+    check_gemm<float>({8, 3200, 520, false, false, 0, 1}, 1.f, 0.f, 110);    // 6.3 MiB, one row tile
+    check_gemm<float>({16, 1601, 1000, false, false, 0, 1}, 2.f, 0.f, 112);  // rows not aligned, fringe
+    check_gemm<float>({40, 1024, 300, false, false, 0, 1}, 1.f, 1.f, 113);   // 1.2 MiB, rows 4 KiB apart
+  });
+  ThreadsGuard two(2);
+  check_gemm<float>({24, 1600, 1040, false, false, 0, 1}, 1.f, 0.5f, 111);  // 6.3 MiB, packed A, two K blocks
+  check_gemm<float>({16, 1601, 1000, false, false, 0, 1}, 2.f, 0.f, 112);
+}
+
 TEST(Gemm, TallSkinnyAndVectors) {
   for_each_isa([] {
     for (int t = 0; t < 4; ++t) {

@@ -233,12 +233,13 @@ enum TileStore { kAnyStore, kRowStore };
 
 /// The M x (NV*W) tile, m == M rows exactly, n <= NV*W columns.
 /// PACKED_MR > 0: A is packed with rows stride 1 and k stride PACKED_MR.
-/// AHEAD: also prefetches `ahead_lines` cache lines from `ahead` on, spread
-/// evenly over the k loop (see panel's next_b).
+/// AHEAD: also prefetches `ahead_rows` rows of `ahead_row_lines` cache lines,
+/// `ahead_stride` bytes apart from `ahead` on, a line at a time spread evenly
+/// over the k loop (see panel's next_b).
 template <class T, class Arch, int M, int NV, int PACKED_MR, int STORE, bool AHEAD>
 [[gnu::always_inline]] inline void tile_kernel(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 ldb,
                                                T* c, i64 rs_c, i64 cs_c, T alpha, T beta, const char* ahead,
-                                               i64 ahead_lines) {
+                                               i64 ahead_stride, i64 ahead_rows, int ahead_row_lines) {
   using V = Vec<T, Arch>;
   constexpr int W = static_cast<int>(V::size);
   if constexpr (PACKED_MR > 0) {
@@ -279,12 +280,17 @@ template <class T, class Arch, int M, int NV, int PACKED_MR, int STORE, bool AHE
     // One line every `every` k steps. Locality 3 (prefetcht0) measured
     // ahead of 2 and 1 on Zen 4 (2048^3: 105.5 GFLOP/s median against
     // 102.2 with prefetcht1 and 101.1 without).
-    const i64 every = ahead_lines > 0 && k / ahead_lines > 0 ? k / ahead_lines : 1;
+    i64 left = ahead_rows * ahead_row_lines;
+    const i64 every = left > 0 && k / left > 0 ? k / left : 1;
+    int line = 0;
     for (i64 p0 = 0; p0 < k; p0 += every) {
-      if (ahead_lines > 0) {
-        __builtin_prefetch(ahead, 0, 3);
-        ahead += 64;
-        --ahead_lines;
+      if (left > 0) {
+        __builtin_prefetch(ahead + line * 64, 0, 3);
+        if (++line == ahead_row_lines) {
+          line = 0;
+          ahead += ahead_stride;
+        }
+        --left;
       }
       const i64 end = p0 + every < k ? p0 + every : k;
 #pragma GCC unroll 2
@@ -318,7 +324,7 @@ template <class T, class Arch, int M, int NV, int PACKED_MR>
 void tile_variant(int n, i64 k, const T* a, i64 rs_a, i64 cs_a, const T* b, i64 ldb, T* c, i64 rs_c, i64 cs_c,
                   T alpha, T beta) {
   tile_kernel<T, Arch, M, NV, PACKED_MR, kAnyStore, false>(n, k, a, rs_a, cs_a, b, ldb, c, rs_c, cs_c, alpha, beta,
-                                                           nullptr, 0);
+                                                           nullptr, 0, 0, 0);
 }
 
 template <class T>
@@ -346,33 +352,40 @@ constexpr TileTable<T, Arch, MR, NV> kTileTable{};
 /// `tiles` MR-row tiles down one B panel (A and C advanced by a_step and
 /// c_step per tile), through one variant called directly: the loop keeps
 /// its invariants in registers and pays no call per tile. AHEAD: the tiles
-/// share the prefetch of `ahead_lines` lines from `ahead` on.
+/// share the prefetch of `ahead_rows` rows of `ahead_row_lines` lines,
+/// `ahead_stride` bytes apart from `ahead` on.
 template <class T, class Arch, int MR, int NV, int PACKED_MR, int STORE, bool AHEAD = false>
 void full_tiles(i64 tiles, int n, i64 k, const T* a, i64 a_step, i64 rs_a, i64 cs_a, const T* b, i64 ldb, T* c,
-                i64 c_step, i64 rs_c, i64 cs_c, T alpha, T beta, const char* ahead, i64 ahead_lines) {
-  const i64 per_tile = AHEAD ? (ahead_lines + tiles - 1) / tiles : 0;
-  for (i64 t = 0; t < tiles; ++t)
+                i64 c_step, i64 rs_c, i64 cs_c, T alpha, T beta, const char* ahead, i64 ahead_stride,
+                i64 ahead_rows, int ahead_row_lines) {
+  const i64 per_tile = AHEAD ? (ahead_rows + tiles - 1) / tiles : 0;
+  for (i64 t = 0; t < tiles; ++t) {
+    const i64 left = ahead_rows - t * per_tile;
+    const i64 rows = !AHEAD || left <= 0 ? 0 : left < per_tile ? left : per_tile;
     tile_kernel<T, Arch, MR, NV, PACKED_MR, STORE, AHEAD>(n, k, a + t * a_step, rs_a, cs_a, b, ldb, c + t * c_step,
-                                                          rs_c, cs_c, alpha, beta, ahead + t * per_tile * 64,
-                                                          per_tile);
+                                                          rs_c, cs_c, alpha, beta,
+                                                          ahead + t * per_tile * ahead_stride, ahead_stride, rows,
+                                                          ahead_row_lines);
+  }
 }
 
 template <class T>
 using FullTilesFn = void (*)(i64, int, i64, const T*, i64, i64, i64, const T*, i64, T*, i64, i64, i64, T, T,
-                             const char*, i64);
+                             const char*, i64, i64, int);
 
 /// full_tiles instances indexed [packed][vectors-1] (any store) and
-/// [packed] (full-width rows of C), and the one that prefetches ahead
-/// (packed A, full-width rows of C).
+/// [packed] (full-width rows of C), and [packed] for the latter with a
+/// prefetch ahead.
 template <class T, class Arch, int MR, int NV>
 struct FullTilesTable {
   FullTilesFn<T> any[2][NV];
   FullTilesFn<T> rows[2];
-  FullTilesFn<T> rows_ahead;
+  FullTilesFn<T> rows_ahead[2];
   constexpr FullTilesTable() : any{}, rows{}, rows_ahead{} {
     rows[0] = &full_tiles<T, Arch, MR, NV, 0, kRowStore>;
     rows[1] = &full_tiles<T, Arch, MR, NV, MR, kRowStore>;
-    rows_ahead = &full_tiles<T, Arch, MR, NV, MR, kRowStore, true>;
+    rows_ahead[0] = &full_tiles<T, Arch, MR, NV, 0, kRowStore, true>;
+    rows_ahead[1] = &full_tiles<T, Arch, MR, NV, MR, kRowStore, true>;
     fill<1>();
   }
   template <int V>
@@ -392,12 +405,12 @@ constexpr FullTilesTable<T, Arch, MR, NV> kFullTilesTable{};
 /// panels of MR rows (k*MR elements each; the last panel holds the m % MR
 /// remaining rows), or A in place, where a last remainder of between MR and
 /// 2*MR rows is split into two near-equal tiles (few rows leave too few
-/// accumulators to hide the FMA latency). next_b: a packed panel (k*NR
-/// elements) to prefetch while the full tiles run (packed A and full-width
-/// rows of C only), or nullptr.
+/// accumulators to hide the FMA latency). next_b: a panel of k rows of NR
+/// elements, next_ldb apart, to prefetch while the full tiles run (for
+/// full-width rows of C only), or nullptr.
 template <class T, class Arch, int MR, int NV>
 void panel(i64 m, int n, i64 k, const T* a, i64 rs_a, i64 cs_a, bool a_packed, const T* b, i64 ldb, T* c,
-           i64 rs_c, i64 cs_c, T alpha, T beta, const T* next_b) {
+           i64 rs_c, i64 cs_c, T alpha, T beta, const T* next_b, i64 next_ldb) {
   constexpr int W = static_cast<int>(Vec<T, Arch>::size);
   const int nv = (n + W - 1) / W;
   i64 full = m / MR;
@@ -407,11 +420,16 @@ void panel(i64 m, int n, i64 k, const T* a, i64 rs_a, i64 cs_a, bool a_packed, c
   if (full > 0) {
     const auto& table = kFullTilesTable<T, Arch, MR, NV>;
     const bool rows = n == NV * W && cs_c == 1;
-    const bool ahead = next_b != nullptr && rows && a_packed;
-    const FullTilesFn<T> fn = ahead ? table.rows_ahead : rows ? table.rows[packed] : table.any[packed][nv - 1];
-    const i64 ahead_lines = ahead ? k * NV * W * static_cast<i64>(sizeof(T)) / 64 : 0;
+    const bool ahead = next_b != nullptr && rows;
+    const FullTilesFn<T> fn = ahead ? table.rows_ahead[packed] : rows ? table.rows[packed] : table.any[packed][nv - 1];
+    // The lines a row of the next panel spans: all rows start at the same
+    // offset in their line when the stride is a whole number of lines.
+    constexpr int kRowBytes = NV * W * static_cast<int>(sizeof(T));
+    const i64 stride = next_ldb * static_cast<i64>(sizeof(T));
+    const int offset = static_cast<int>(reinterpret_cast<std::uintptr_t>(next_b) % 64);
+    const int row_lines = stride % 64 == 0 ? (offset + kRowBytes + 63) / 64 : (kRowBytes + 63) / 64 + 1;
     fn(full, n, k, a, a_step, rs_a, cs_a, b, ldb, c, c_step, rs_c, cs_c, alpha, beta,
-       reinterpret_cast<const char*>(next_b), ahead_lines);
+       reinterpret_cast<const char*>(next_b) - offset, stride, ahead ? k : 0, row_lines);
   }
   i64 i = full * MR;
   a += full * a_step;

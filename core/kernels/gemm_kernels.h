@@ -38,13 +38,13 @@ struct GemmKernels {
   /// mr rows, k*mr elements apart, rs 1 and cs mr within one) or read in place
   /// with (rs_a, cs_a). B rows are b + k*ldb with unit stride along n; at least
   /// roundup(n, simd) readable elements per row (packed panels are padded).
-  /// next_b: the packed panel (k*nr elements) the next call will read, or
-  /// nullptr; the row tiles prefetch it a little at a time, so that it
-  /// arrives from L3 while they compute rather than all at once in the next
-  /// call's first tile.
+  /// next_b: the panel the next call will read (k rows of nr elements,
+  /// next_ldb apart), or nullptr; the row tiles prefetch it a little at a
+  /// time, so that it arrives from L3 or memory while they compute rather
+  /// than all at once in the next call's first tile.
   void (*panel)(std::int64_t m, int n, std::int64_t k, const T* a, std::int64_t rs_a, std::int64_t cs_a,
                 bool a_packed, const T* b, std::int64_t ldb, T* c, std::int64_t rs_c, std::int64_t cs_c,
-                T alpha, T beta, const T* next_b);
+                T alpha, T beta, const T* next_b, std::int64_t next_ldb);
 
   /// Packs B[0:k, 0:n] into ceil(n/nr) panels of k*nr elements (dst 64-byte aligned).
   void (*pack_b)(std::int64_t k, std::int64_t n, const T* b, std::int64_t rs_b,
