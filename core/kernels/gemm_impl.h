@@ -426,10 +426,14 @@ void panel(i64 m, int n, i64 k, const T* a, i64 rs_a, i64 cs_a, bool a_packed, c
     // offset in their line when the stride is a whole number of lines.
     constexpr int kRowBytes = NV * W * static_cast<int>(sizeof(T));
     const i64 stride = next_ldb * static_cast<i64>(sizeof(T));
-    const int offset = static_cast<int>(reinterpret_cast<std::uintptr_t>(next_b) % 64);
+    // The first row's line start is computed as an integer: it may lie
+    // before the operand, which prefetching tolerates and pointer
+    // arithmetic does not.
+    const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(next_b);
+    const int offset = static_cast<int>(first % 64);
     const int row_lines = stride % 64 == 0 ? (offset + kRowBytes + 63) / 64 : (kRowBytes + 63) / 64 + 1;
     fn(full, n, k, a, a_step, rs_a, cs_a, b, ldb, c, c_step, rs_c, cs_c, alpha, beta,
-       reinterpret_cast<const char*>(next_b) - offset, stride, ahead ? k : 0, row_lines);
+       reinterpret_cast<const char*>(first - offset), stride, ahead ? k : 0, row_lines);
   }
   i64 i = full * MR;
   a += full * a_step;
