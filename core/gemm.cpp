@@ -458,9 +458,17 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
   // block and a sliver: 84 + 16, with 14-row tiles, ran 100x3000x500 at 84
   // GFLOP/s instead of 101). B read in place (no B block to keep in L2)
   // takes kc_wide blocks too, and whole A blocks.
+  //
+  // B of 1 MiB or more read in place: the next panel is prefetched while
+  // the current one's row tiles run (see gemm_tile); beyond 6 MiB (AVX-512
+  // float, read_b_in_place) with K blocks of kc_narrow (512) rather than
+  // kc_wide: 1 thread, 64x4096x1024 89 -> 106 GFLOP/s, 32x4096x1024 62 ->
+  // 93, 128x4096x1024 72 -> 95; 256 gave 91-102.
+  const double b_bytes = plan.direct_b ? static_cast<double>(K) * static_cast<double>(rs_b) * sizeof(T) : 0.0;
+  plan.prefetch_b = b_bytes >= 1024.0 * 1024.0;
   if (kr.kc_wide > 0) {
     if (plan.direct_b) {
-      plan.kc = kr.kc_wide;
+      plan.kc = b_bytes > 6.0 * 1024 * 1024 ? kr.kc_narrow : kr.kc_wide;
     } else if (static_cast<double>(M) * static_cast<double>(N) * sizeof(T) > 1024.0 * 1024.0) {
       plan.kc = kr.kc_wide;
       const i64 mc_cap = std::min<i64>(plan.mc, kr.mc_wide);
@@ -469,14 +477,6 @@ void gemm_impl(i64 M, i64 N, i64 K, T alpha, const T* A, i64 rs_a, i64 cs_a, con
     }
   }
 
-  // B of 1 MiB or more read in place: the next panel is prefetched while
-  // the current one's row tiles run (see gemm_tile); beyond 6 MiB (AVX-512
-  // float, read_b_in_place) with K blocks of kc_narrow (512): against
-  // kc_wide, 1 thread, 64x4096x1024 89 -> 106 GFLOP/s, 32x4096x1024 62 ->
-  // 93, 128x4096x1024 72 -> 95; 256 gave 91-102.
-  const double b_bytes = plan.direct_b ? static_cast<double>(K) * static_cast<double>(rs_b) * sizeof(T) : 0.0;
-  plan.prefetch_b = b_bytes >= 1024.0 * 1024.0;
-  if (kr.b_in_place_m > 0 && b_bytes > 6.0 * 1024 * 1024) plan.kc = kr.kc_narrow;
   // A blocks are whole MR-row panels (pack_a's buffer is sized so).
   plan.mc = std::max<i64>(MR, plan.mc / MR * MR);
   if (one_thread) {
