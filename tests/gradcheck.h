@@ -1,8 +1,12 @@
 #pragma once
 // check_gradients: compares the tape's gradients with central finite
 // differences in float64. The scalar checked is sum(f(inputs) * weights) with
-// fixed random weights, so every output element's gradient matters.
+// fixed random weights, so every output element's gradient matters. It also
+// hands f's backward its output gradient in other layouts (a stride-0
+// broadcast, as sum's backward makes, and a transposed view) and expects the
+// same gradients.
 
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,6 +25,9 @@ struct GradCheckOptions {
   /// a transposed buffer (strided_copy) or one with gaps (gapped_copy).
   bool strided_inputs = false;
   bool gapped_inputs = false;
+  /// Also compare the gradients reached through a stride-0 and a transposed
+  /// (2-D and up) output gradient with those of a contiguous one.
+  bool output_gradient_layouts = true;
 };
 
 namespace detail_gc {
@@ -45,6 +52,27 @@ inline double weighted_sum(const Tensor& y, const Tensor& w) {
   return s;
 }
 
+/// The tape's gradients of loss(f(shown)) with respect to `shown`.
+inline std::vector<Tensor> tape_gradients(const Fn& f, const std::vector<Tensor>& shown,
+                                          const std::function<Tensor(const Tensor&)>& loss) {
+  GradientTape tape;
+  for (const auto& x : shown) tape.watch(x);
+  return tape.gradient(loss(f(shown)), shown, Tensor(), UnconnectedGradients::zero);
+}
+
+/// Gradients that must agree whatever the layout of the output gradient
+/// (only the summation order of a kernel may differ).
+inline void expect_same_gradients(const std::vector<Tensor>& want, const std::vector<Tensor>& got,
+                                  const std::string& how) {
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    ASSERT_TRUE(got[k].defined()) << how << ", input " << k;
+    ASSERT_EQ(got[k].shape(), want[k].shape()) << how << ", input " << k;
+    auto a = want[k].to_vector<double>(), b = got[k].to_vector<double>();
+    for (std::size_t i = 0; i < a.size(); ++i)
+      ASSERT_NEAR(b[i], a[i], 1e-11 * (1.0 + std::fabs(a[i]))) << how << ", input " << k << " element " << i;
+  }
+}
+
 }  // namespace detail_gc
 
 /// Expects tape gradients of f at `inputs` (float64) to match finite differences.
@@ -63,6 +91,22 @@ inline void check_gradients(const Fn& f, const std::vector<Tensor>& inputs, Grad
     Tensor y = f(shown);
     Tensor loss = sum(mul(y, weights));
     analytic = tape.gradient(loss, shown, Tensor(), UnconnectedGradients::zero);
+  }
+  if (opt.output_gradient_layouts) {
+    const std::vector<Tensor> shown = detail_gc::present(base, opt);
+    const Tensor ones_dense = ones(probe.shape(), DType::float64);
+    detail_gc::expect_same_gradients(
+        detail_gc::tape_gradients(f, shown, [&](const Tensor& y) { return sum(mul(y, ones_dense)); }),
+        detail_gc::tape_gradients(f, shown, [](const Tensor& y) { return sum(y); }),
+        "stride-0 output gradient (backward of sum)");
+    if (probe.ndim() >= 2) {
+      const Tensor weights_t = weights.transpose(-1, -2).contiguous();
+      detail_gc::expect_same_gradients(
+          analytic,
+          detail_gc::tape_gradients(f, shown,
+                                    [&](const Tensor& y) { return sum(mul(transpose(y, -1, -2), weights_t)); }),
+          "transposed output gradient");
+    }
   }
   for (std::size_t k = 0; k < base.size(); ++k) {
     SCOPED_TRACE("input " + std::to_string(k) + " of shape " + base[k].shape().str());

@@ -114,6 +114,16 @@ TEST(GradCheck, BinaryOpsWithBroadcasting) {
   };
   testing::check_gradients_all_layouts(scalars, {x});
   testing::check_second_order(scalars, {x});
+  // Every scalar overload on its own, each with a distinct coefficient so
+  // that a wrong sign or a dropped term shows.
+  auto overloads = [](const auto& xs) {
+    const Tensor& t = xs[0];
+    return add(t, 0.5) * 1.0 + sub(t, 2.0) * 2.0 + mul(t, -3.0) * 3.0 + div(t, 5.0) * 4.0 + (t + 1.5) * 5.0 +
+           (t - 0.25) * 6.0 + (t * 7.0) * 7.0 + (t / 8.0) * 8.0 + (1.5 + t) * 9.0 + (3.0 - t) * 10.0 +
+           (2.0 * t) * 11.0 + (2.0 / t) * 12.0 + (-t) * 13.0;
+  };
+  testing::check_gradients_all_layouts(overloads, {x});
+  testing::check_second_order(overloads, {x});
 }
 
 TEST(GradCheck, PowOfNegativeBase) {

@@ -252,6 +252,10 @@ TEST(SecondOrder, ExpTanhSigmoidAgainstClosedForms) {
   EXPECT_NEAR(second([](const Tensor& a) { return sigmoid(a); }), s * (1 - s) * (1 - 2 * s), 1e-12);
   EXPECT_NEAR(second([](const Tensor& a) { return log(a); }), -1 / (v * v), 1e-9);
   EXPECT_NEAR(second([](const Tensor& a) { return mean(softplus(a)); }), s * (1 - s), 1e-12);
+  // A composition: f = tanh(e^x), f' = sech²(e^x) e^x,
+  // f'' = sech²(e^x) e^x (1 - 2 tanh(e^x) e^x).
+  const double ex = std::exp(v), te = std::tanh(ex), se = 1 - te * te;
+  EXPECT_NEAR(second([](const Tensor& a) { return tanh(exp(a)); }), se * ex * (1 - 2 * te * ex), 1e-12);
   // GELU, exact: (x Phi)'' = 2 phi - x^2 phi; tanh form: d/dx of
   // 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) u' with u = k (x + c x^3).
   const double phi = std::exp(-v * v / 2) / std::sqrt(2 * M_PI);
@@ -294,6 +298,28 @@ TEST(SecondOrder, QuadraticFormThroughMatmul) {
   EXPECT_EQ(h1, (std::vector<double>{1 + 2 + 3 + 1 + 4 + 7, 4 + 5 + 6 + 2 + 5 + 8, 7 + 8 + 10 + 3 + 6 + 10}));
 }
 
+TEST(SecondOrder, FullHessianOfAQuadraticFormThroughMatmul) {
+  // Row i of the Hessian of xᵀ A x is the gradient of (∂f/∂x)_i: A + Aᵀ,
+  // row by row, from one persistent outer tape.
+  Tensor a = Tensor::from({1.0, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, -8.0, 10.0}, {3, 3});
+  Tensor x = d({0.5, -1.0, 2.0});
+  GradientTape outer(/*persistent=*/true);
+  outer.watch(x);
+  Tensor grad;
+  {
+    GradientTape inner;
+    inner.watch(x);
+    grad = inner.gradient(matmul(x, matmul(a, x)), {x})[0];
+  }
+  const auto av = a.to_vector<double>();
+  for (std::int64_t i = 0; i < 3; ++i) {
+    const auto row = outer.gradient(select(grad, 0, i), {x})[0].to_vector<double>();
+    for (std::int64_t j = 0; j < 3; ++j)
+      EXPECT_EQ(row[static_cast<std::size_t>(j)], av[static_cast<std::size_t>(i * 3 + j)] + av[static_cast<std::size_t>(j * 3 + i)])
+          << "H(" << i << ", " << j << ")";
+  }
+}
+
 // One SGD training run of a small MLP on fixed data; returns final weights.
 std::vector<double> train_small_mlp(std::uint64_t seed) {
   Variable w1(normal({8, 16}, 0, 0.3, seed, DType::float64), "w1");
@@ -310,9 +336,11 @@ std::vector<double> train_small_mlp(std::uint64_t seed) {
     b1.assign_sub(core::mul(g[1], 0.1));
     w2.assign_sub(core::mul(g[2], 0.1));
   }
-  auto out = w1.value().to_vector<double>();
-  auto tail = w2.value().to_vector<double>();
-  out.insert(out.end(), tail.begin(), tail.end());
+  std::vector<double> out;
+  for (const Variable* v : {&w1, &b1, &w2}) {
+    auto values = v->value().to_vector<double>();
+    out.insert(out.end(), values.begin(), values.end());
+  }
   return out;
 }
 
@@ -325,7 +353,10 @@ TEST(Threads, TwoThreadsTrainingConcurrentlyMatchSerialRuns) {
   tb.join();
   EXPECT_EQ(conc_a, serial_a);
   EXPECT_EQ(conc_b, serial_b);
+  EXPECT_NE(serial_a, serial_b);
 }
+// Models with optimizers training in two threads at once (fit, its tapes
+// and Adam): Concurrency.* in test_reliability.cpp.
 
 }  // namespace
 }  // namespace lamina

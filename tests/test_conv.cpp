@@ -200,6 +200,8 @@ TEST(Conv2D, FiniteDifferenceGradients) {
     check_gradients([p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], p); }, {x, k});
     check_gradients([p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], p); }, {x, k},
                     {.strided_inputs = true});
+    check_gradients([p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], p); }, {x, k},
+                    {.gapped_inputs = true});
   }
 }
 
@@ -274,13 +276,18 @@ TEST(Conv2D, FusedBiasReluMatchesUnfusedOps) {
       }
       expect_close(y_got, y_want, 1e-12, 1e-12);
       for (int i = 0; i < 3; ++i) expect_close(got[i], want[i], 1e-12, 1e-12);
-      check_gradients([p, relu](const std::vector<Tensor>& in) { return conv2d_bias_act(in[0], in[1], in[2], relu, p); },
-                      {x, k, b});
+      testing::check_gradients_all_layouts(
+          [p, relu](const std::vector<Tensor>& in) { return conv2d_bias_act(in[0], in[1], in[2], relu, p); },
+          {x, k, b});
     }
   // Without a bias it is conv2d (then ReLU).
   Tensor x = uniform({2, 6, 6, 2}, -1, 1, 990, DType::float64);
   Tensor k = uniform({3, 3, 2, 3}, -1, 1, 991, DType::float64);
   expect_close(conv2d_bias_act(x, k, Tensor(), true, {}), lamina::relu(conv2d(x, k)), 0, 0);
+  for (bool relu : {false, true})
+    check_gradients([relu](const std::vector<Tensor>& in) { return conv2d_bias_act(in[0], in[1], Tensor(), relu, {}); },
+                    {uniform({1, 4, 5, 2}, -1, 1, 992, DType::float64), uniform({3, 2, 2, 3}, -1, 1, 993, DType::float64)},
+                    {.gapped_inputs = true});
   EXPECT_THROW(conv2d_bias_act(x, k, zeros({4}, DType::float64), true, {}), ShapeError);
   EXPECT_THROW(conv2d_bias_act(x, k, zeros({3}), true, {}), DTypeError);
 }
@@ -388,6 +395,10 @@ TEST(Pooling, FiniteDifferenceGradients) {
     const Pool2DParams p = c.params();
     check_gradients([p](const std::vector<Tensor>& in) { return max_pool2d(in[0], p); }, {x}, {.eps = 1e-7});
     check_gradients([p](const std::vector<Tensor>& in) { return avg_pool2d(in[0], p); }, {x});
+    // Transposed and gapped views of the same values.
+    testing::check_gradients_all_layouts([p](const std::vector<Tensor>& in) { return max_pool2d(in[0], p); }, {x},
+                                         {.eps = 1e-7});
+    testing::check_gradients_all_layouts([p](const std::vector<Tensor>& in) { return avg_pool2d(in[0], p); }, {x});
   }
 }
 
@@ -417,11 +428,25 @@ TEST(Pooling, GlobalPadUpsample) {
   Tensor upc = upsample2d(x, {2, 2}, "channels_first");
   EXPECT_EQ(upc.shape(), Shape({2, 3, 8, 10}));
   EXPECT_EQ(upc.at<double>(1, 2, 7, 9), x.at<double>(1, 2, 3, 4));
-  Tensor small = uniform({1, 3, 2, 2}, -1, 1, 78, DType::float64);
-  check_gradients([](const std::vector<Tensor>& in) { return zero_pad2d(in[0], {1, 0, 2, 1}); }, {small});
-  check_gradients([](const std::vector<Tensor>& in) { return upsample2d(in[0], {2, 3}); }, {small});
-  check_gradients([](const std::vector<Tensor>& in) { return global_avg_pool2d(in[0]); }, {small});
-  check_gradients([](const std::vector<Tensor>& in) { return global_max_pool2d(in[0]); }, {small});
+  // Gradients: both layouts, with and without keepdims, several shapes,
+  // contiguous, transposed and gapped inputs.
+  std::uint64_t seed = 78;
+  for (const Shape& shape : {Shape{1, 3, 2, 2}, Shape{2, 2, 3, 4}, Shape{2, 4, 1, 3}})
+    for (const char* format : {"channels_last", "channels_first"}) {
+      SCOPED_TRACE(shape.str() + " " + format);
+      const std::string f = format;
+      Tensor small = uniform(shape, -1, 1, seed++, DType::float64);
+      testing::check_gradients_all_layouts(
+          [f](const std::vector<Tensor>& in) { return zero_pad2d(in[0], {1, 0, 2, 1}, f); }, {small});
+      testing::check_gradients_all_layouts(
+          [f](const std::vector<Tensor>& in) { return upsample2d(in[0], {2, 3}, f); }, {small});
+      for (bool keepdims : {false, true}) {
+        testing::check_gradients_all_layouts(
+            [f, keepdims](const std::vector<Tensor>& in) { return global_avg_pool2d(in[0], f, keepdims); }, {small});
+        testing::check_gradients_all_layouts(
+            [f, keepdims](const std::vector<Tensor>& in) { return global_max_pool2d(in[0], f, keepdims); }, {small});
+      }
+    }
 }
 
 // ---- layers ---------------------------------------------------------------------------

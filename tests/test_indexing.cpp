@@ -95,6 +95,13 @@ TEST(TakeAlongAxis, GradCheck) {
                   {uniform({3, 4}, -1, 1, 5, DType::float64)});
   check_gradients([&](const auto& xs) { return take_along_axis(xs[0], idx, 1); },
                   {uniform({3, 4}, -1, 1, 5, DType::float64)}, {.strided_inputs = true});
+  check_gradients([&](const auto& xs) { return take_along_axis(xs[0], idx, 1); },
+                  {uniform({3, 4}, -1, 1, 5, DType::float64)}, {.gapped_inputs = true});
+  // Broadcast indices (1, 5) against x (3, 4) on axis 1: every row takes the
+  // same columns (one repeated), the result is (3, 5).
+  Tensor idx_row = i64({3, 0, 3, -2, 1}, {1, 5});
+  testing::check_gradients_all_layouts([&](const auto& xs) { return take_along_axis(xs[0], idx_row, 1); },
+                                       {uniform({3, 4}, -1, 1, 4, DType::float64)});
   // Broadcast x (1, 4): the gradient sums over the broadcast rows.
   check_gradients([&](const auto& xs) { return take_along_axis(xs[0], idx, 1); },
                   {uniform({1, 4}, -1, 1, 6, DType::float64)});
@@ -183,10 +190,13 @@ TEST(SparseSoftmaxCE, GradCheckAndLabelShapes) {
                   {uniform({4, 3}, -2, 2, 13, DType::float64)});
   check_gradients([&](const auto& xs) { return sparse_softmax_cross_entropy_with_logits(y, xs[0]); },
                   {uniform({4, 3}, -2, 2, 13, DType::float64)}, {.strided_inputs = true});
+  check_gradients([&](const auto& xs) { return sparse_softmax_cross_entropy_with_logits(y, xs[0]); },
+                  {uniform({4, 3}, -2, 2, 13, DType::float64)}, {.gapped_inputs = true});
   // Class axis 1 of (2, 3, 2) logits: labels (2, 2).
   Tensor y2 = i64({0, 2, 1, 1}, {2, 2});
-  check_gradients([&](const auto& xs) { return sparse_softmax_cross_entropy_with_logits(y2, xs[0], 1); },
-                  {uniform({2, 3, 2}, -2, 2, 14, DType::float64)});
+  testing::check_gradients_all_layouts(
+      [&](const auto& xs) { return sparse_softmax_cross_entropy_with_logits(y2, xs[0], 1); },
+      {uniform({2, 3, 2}, -2, 2, 14, DType::float64)});
 }
 
 TEST(SparseSoftmaxCE, IgnoreClass) {
