@@ -21,12 +21,14 @@
 /// shapes, then summed in chunk order. Scratch comes from the caching
 /// allocator. Results are bitwise identical for any thread count.
 ///
-/// Gradients: first order for input and kernel (conv) and input (pooling).
-/// The backward passes run raw kernels and are not themselves recorded, so
-/// second-order gradients through conv2d / max_pool2d / avg_pool2d are not
-/// available (an outer tape sees their gradients as constants).
-/// zero_pad2d, upsample2d and the global pools are built from differentiable
-/// ops and differentiate to any order.
+/// Gradients: for input, kernel and bias (conv) and input (pooling), to any
+/// order. Without an outer tape the backward passes run the raw kernels;
+/// under one (a gradient of a gradient, such as a gradient penalty) they are
+/// recorded as conv / input-gradient / filter-gradient ops (three adjoint
+/// forms of one trilinear map) and as the pools' linear backward maps.
+/// Max pooling's second derivative with respect to its input is zero (the
+/// chosen positions are constants), as in TensorFlow. zero_pad2d, upsample2d
+/// and the global pools are built from differentiable ops.
 ///
 /// Example:
 ///   Tensor x = uniform({8, 28, 28, 1}, -1, 1, 0);          // NHWC

@@ -184,6 +184,51 @@ TEST(Conv2D, GradientsMatchNaiveAdjoint) {
   }
 }
 
+// Second order: conv2d's backward is recorded under an outer tape (a
+// gradient penalty through a CNN, for instance). Gradients of gradients
+// with respect to input and kernel against finite differences: strides,
+// groups, dilation, channels_first, the fused bias and ReLU.
+TEST(Conv2D, SecondOrderGradients) {
+  std::vector<Case> small = {
+      {.N = 2, .H = 5, .W = 4, .C = 2, .O = 3, .KH = 3, .KW = 2, .padding = "same"},
+      {.N = 1, .H = 6, .W = 5, .C = 4, .O = 2, .KH = 2, .KW = 2, .s = {2, 2}, .groups = 2, .cf = true},
+      {.N = 1, .H = 7, .W = 6, .C = 1, .O = 2, .KH = 2, .KW = 3, .padding = "same", .d = {2, 1}},
+      {.N = 2, .H = 3, .W = 3, .C = 3, .O = 2, .KH = 1, .KW = 1},  // pointwise
+  };
+  std::uint64_t seed = 700;
+  for (const Case& c : small) {
+    SCOPED_TRACE(c.str());
+    Tensor x = uniform(x_shape(c), -1, 1, seed++, DType::float64);
+    Tensor k = uniform({c.KH, c.KW, c.C / c.groups, c.O}, -1, 1, seed++, DType::float64);
+    Tensor b = uniform({c.O}, -0.5, 0.5, seed++, DType::float64);
+    const Conv2DParams p = c.params();
+    auto f = [p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], p); };
+    testing::check_second_order(f, {x, k});
+    // The derivative with respect to the kernel first, then the input.
+    testing::check_second_order([p](const std::vector<Tensor>& in) { return conv2d(in[1], in[0], p); }, {k, x});
+    testing::check_second_order(
+        [p](const std::vector<Tensor>& in) { return conv2d_bias_act(in[0], in[1], in[2], true, p); }, {x, k, b});
+    testing::check_second_order(
+        [p](const std::vector<Tensor>& in) { return conv2d_bias_act(in[2], in[0], in[1], false, p); }, {k, b, x});
+  }
+}
+
+TEST(Conv2D, GradientPenaltyThroughConvAndPool) {
+  // d/dk of |d/dx sum(w * maxpool(relu(conv(x, k))))|², the form of a WGAN
+  // gradient penalty, against finite differences in k.
+  Tensor x = uniform({2, 6, 6, 2}, -1, 1, 800, DType::float64);
+  Tensor w = uniform({2, 3, 3, 3}, 0.5, 1.5, 801, DType::float64);
+  auto penalty = [&](const std::vector<Tensor>& in) {
+    Tensor xi = x.clone();
+    GradientTape inner;
+    inner.watch(xi);
+    Tensor y = max_pool2d(lamina::relu(conv2d(xi, in[0], {.padding = "same"})), {.pool_size = {2, 2}});
+    Tensor gx = inner.gradient(sum(mul(y, w)), {xi})[0];
+    return sum(square(gx));
+  };
+  testing::check_gradients(penalty, {uniform({3, 3, 2, 3}, -1, 1, 802, DType::float64)});
+}
+
 // ... and finite differences on small cases.
 TEST(Conv2D, FiniteDifferenceGradients) {
   std::vector<Case> small = {
@@ -385,7 +430,7 @@ TEST(Pooling, MatchesNaive) {
   }
 }
 
-TEST(Pooling, FiniteDifferenceGradients) {
+TEST(Pooling, FiniteDifferenceGradientsToSecondOrder) {
   std::uint64_t seed = 1000;
   for (const PoolCase& c : pool_cases()) {
     SCOPED_TRACE(c.str());
@@ -393,12 +438,14 @@ TEST(Pooling, FiniteDifferenceGradients) {
     const Shape s = c.cf ? Shape{c.N, c.C, c.H, c.W} : Shape{c.N, c.H, c.W, c.C};
     Tensor x = uniform(s, -1, 1, seed++, DType::float64);
     const Pool2DParams p = c.params();
-    check_gradients([p](const std::vector<Tensor>& in) { return max_pool2d(in[0], p); }, {x}, {.eps = 1e-7});
-    check_gradients([p](const std::vector<Tensor>& in) { return avg_pool2d(in[0], p); }, {x});
-    // Transposed and gapped views of the same values.
-    testing::check_gradients_all_layouts([p](const std::vector<Tensor>& in) { return max_pool2d(in[0], p); }, {x},
-                                         {.eps = 1e-7});
-    testing::check_gradients_all_layouts([p](const std::vector<Tensor>& in) { return avg_pool2d(in[0], p); }, {x});
+    auto max_pool = [p](const std::vector<Tensor>& in) { return max_pool2d(in[0], p); };
+    auto avg_pool = [p](const std::vector<Tensor>& in) { return avg_pool2d(in[0], p); };
+    // Contiguous, transposed and gapped views of the same values.
+    testing::check_gradients_all_layouts(max_pool, {x}, {.eps = 1e-7});
+    testing::check_gradients_all_layouts(avg_pool, {x});
+    // Second order: the backward passes are recorded under an outer tape.
+    testing::check_second_order(max_pool, {x}, {.eps = 1e-7});
+    testing::check_second_order(avg_pool, {x});
   }
 }
 

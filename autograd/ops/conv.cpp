@@ -556,6 +556,119 @@ void dispatch_float(DType dt, F&& f) {
   else f(double{});
 }
 
+/// out (n, oh, ow, c) = x at the window maximum max_pool_forward chose (0
+/// where the window held none): the adjoint of max_pool_backward.
+template <class T>
+void max_pool_gather(const Geo& g, const T* x, const std::int32_t* idx, T* out) {
+  const i64 C = g.C, img = g.H * g.W * C, oimg = g.OH * g.OW * C;
+  detail::parallel_for(g.N, pool_grain(g), [&](i64 nb, i64 ne) {
+    for (i64 n = nb; n < ne; ++n)
+      for (i64 o = 0; o < g.OH * g.OW; ++o)
+        for (i64 c = 0; c < C; ++c) {
+          const std::int32_t p = idx[n * oimg + o * C + c];
+          out[n * oimg + o * C + c] = p >= 0 ? x[n * img + p * C + c] : T(0);
+        }
+  });
+}
+
+// ---- higher-order gradients ------------------------------------------------------
+// Under an outer recording tape (a gradient of a gradient), the backward
+// passes of conv2d and the pools run through these NHWC ops, each recorded
+// with a backward made of the others, so they differentiate to any order:
+// - conv, its input gradient and its filter gradient are the three adjoint
+//   forms of one trilinear map <dy, conv(x, k)>: the adjoint of
+//   conv_data_grad(dy, k) is conv(·, k) in dy and conv_filter_grad(·, dy) in
+//   k, and so on round the three;
+// - a pool's backward is linear in dy: the adjoint of average pooling's is
+//   average pooling, that of max pooling's scatter to the argmax positions
+//   is the gather from them (the positions are constants: the max is
+//   piecewise linear).
+// Inputs may have any layout (made contiguous here); outputs are NHWC.
+
+/// out (out_shape, a's dtype) = run(a, b) on contiguous copies, recorded
+/// with `backward` when a tape tracks a or b (b may be undefined: unary).
+template <class Run>
+Tensor recorded_map(const Tensor& a, const Tensor& b, const Shape& out_shape, Run run, detail::BackwardFn backward) {
+  const Tensor ac = a.contiguous(), bc = b.defined() ? b.contiguous() : Tensor();
+  Tensor out = Tensor::empty(out_shape, a.dtype());
+  dispatch_float(a.dtype(), [&](auto t) {
+    using T = decltype(t);
+    run(ac.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>());
+  });
+  if (b.defined() ? detail::should_record({&a, &b}) : detail::should_record({&a}))
+    b.defined() ? detail::record({&a, &b}, out, std::move(backward)) : detail::record({&a}, out, std::move(backward));
+  return out;
+}
+
+Tensor conv_data_grad(const Geo& g, const Tensor& dy, const Tensor& k);
+Tensor conv_filter_grad(const Geo& g, const Tensor& x, const Tensor& dy);
+
+Tensor conv_nhwc(const Geo& g, const Tensor& x, const Tensor& k) {
+  return recorded_map(
+      x, k, {g.N, g.OH, g.OW, g.O}, [&g](const auto* xp, const auto* kp, auto* y) { conv_forward(g, xp, kp, y); },
+      [g, x, k](const Tensor& gy, Grads& gi, const Needs& need) {
+        if (need[0]) gi[0] = conv_data_grad(g, gy, k);
+        if (need[1]) gi[1] = conv_filter_grad(g, x, gy);
+      });
+}
+
+Tensor conv_data_grad(const Geo& g, const Tensor& dy, const Tensor& k) {
+  return recorded_map(
+      dy, k, {g.N, g.H, g.W, g.C},
+      [&g](const auto* dyp, const auto* kp, auto* dx) { conv_backward_data(g, dyp, kp, dx); },
+      [g, dy, k](const Tensor& gx, Grads& gi, const Needs& need) {
+        if (need[0]) gi[0] = conv_nhwc(g, gx, k);
+        if (need[1]) gi[1] = conv_filter_grad(g, gx, dy);
+      });
+}
+
+Tensor conv_filter_grad(const Geo& g, const Tensor& x, const Tensor& dy) {
+  return recorded_map(
+      x, dy, {g.KH, g.KW, g.Cg, g.O},
+      [&g](const auto* xp, const auto* dyp, auto* dk) { conv_backward_filter(g, xp, dyp, dk); },
+      [g, x, dy](const Tensor& gk, Grads& gi, const Needs& need) {
+        if (need[0]) gi[0] = conv_data_grad(g, dy, gk);
+        if (need[1]) gi[1] = conv_nhwc(g, x, gk);
+      });
+}
+
+Tensor avg_pool_grad(const Geo& g, const Tensor& dy);
+
+Tensor avg_pool_nhwc(const Geo& g, const Tensor& x) {
+  return recorded_map(
+      x, Tensor(), {g.N, g.OH, g.OW, g.C}, [&g](const auto* xp, const auto*, auto* y) { avg_pool_forward(g, xp, y); },
+      [g](const Tensor& gy, Grads& gi, const Needs&) { gi[0] = avg_pool_grad(g, gy); });
+}
+
+Tensor avg_pool_grad(const Geo& g, const Tensor& dy) {
+  return recorded_map(
+      dy, Tensor(), {g.N, g.H, g.W, g.C},
+      [&g](const auto* dyp, const auto*, auto* dx) { avg_pool_backward(g, dyp, dx); },
+      [g](const Tensor& gx, Grads& gi, const Needs&) { gi[0] = avg_pool_nhwc(g, gx); });
+}
+
+Tensor max_pool_gather_op(const Geo& g, const Tensor& x, const Tensor& idx);
+
+Tensor max_pool_scatter_op(const Geo& g, const Tensor& dy, const Tensor& idx) {
+  const std::int32_t* ip = idx.data<std::int32_t>();
+  return recorded_map(
+      dy, Tensor(), {g.N, g.H, g.W, g.C},
+      [&g, ip](const auto* dyp, const auto*, auto* dx) { max_pool_backward(g, dyp, ip, dx); },
+      [g, idx](const Tensor& gx, Grads& gi, const Needs&) { gi[0] = max_pool_gather_op(g, gx, idx); });
+}
+
+Tensor max_pool_gather_op(const Geo& g, const Tensor& x, const Tensor& idx) {
+  const std::int32_t* ip = idx.data<std::int32_t>();
+  return recorded_map(
+      x, Tensor(), {g.N, g.OH, g.OW, g.C},
+      [&g, ip](const auto* xp, const auto*, auto* out) { max_pool_gather(g, xp, ip, out); },
+      [g, idx](const Tensor& gy, Grads& gi, const Needs&) { gi[0] = max_pool_scatter_op(g, gy, idx); });
+}
+
+/// NHWC view of x / NCHW view of an NHWC y, recorded (the higher-order path).
+Tensor nhwc_view(const Tensor& x, bool cf) { return cf ? permute(x, {0, 2, 3, 1}) : x; }
+Tensor from_nhwc_view(const Tensor& y, bool cf) { return cf ? permute(y, {0, 3, 1, 2}) : y; }
+
 }  // namespace
 
 // ---- public API -------------------------------------------------------------------
@@ -604,8 +717,25 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& kernel, const Tensor& bias, bo
   y = from_nhwc(y, cf);
   const Tensor none;
   if (detail::should_record({&x, &kernel, has_bias ? &bias : &none})) {
-    auto backward = [g, cf, xc, kc, relu, has_bias, y_saved = relu ? y_nhwc : Tensor()](const Tensor& gy, Grads& gi,
-                                                                                        const Needs& need) {
+    // Under nested tapes the backward may itself be recorded, with x and the
+    // kernel as the outer tape knows them; xc and kc are those tensors unless
+    // a layout change copied them, so the originals are kept only then.
+    const bool nested = detail::recording_depth() >= 2;
+    Tensor x_orig = nested && xc.impl() != x.impl() ? x : Tensor();
+    Tensor k_orig = nested && kc.impl() != kernel.impl() ? kernel : Tensor();
+    auto backward = [g, cf, xc, kc, x_orig, k_orig, relu, has_bias, y_saved = relu ? y_nhwc : Tensor()](
+                        const Tensor& gy, Grads& gi, const Needs& need) {
+      if (is_recording()) {
+        // A gradient of a gradient: recorded ops (see conv_nhwc).
+        const Tensor xn = x_orig.defined() ? nhwc_view(x_orig, cf) : xc;
+        const Tensor kn = k_orig.defined() ? k_orig : kc;
+        Tensor dy = nhwc_view(cast(gy, xc.dtype()), cf);
+        if (relu) dy = mul(dy, core::greater(y_saved, 0.0).to(xc.dtype()));
+        if (has_bias && need[2]) gi[2] = sum(reshape(dy, {g.N * g.OH * g.OW, g.O}), {0});
+        if (need[0]) gi[0] = from_nhwc_view(conv_data_grad(g, dy, kn), cf);
+        if (need[1]) gi[1] = conv_filter_grad(g, xn, dy);
+        return;
+      }
       Tensor dy = to_nhwc(gy.to(xc.dtype()), cf);
       // The epilogue's gradients with the SIMD-dispatched core kernels (this
       // file is compiled for baseline x86-64): dpre = dy * (y > 0), and the
@@ -659,6 +789,10 @@ Tensor max_pool2d(const Tensor& x, const Pool2DParams& p) {
   });
   y = from_nhwc(y, cf);
   detail::record_unary(x, y, [g, cf, idx, dt = x.dtype()](const Tensor& gy, Grads& gi, const Needs&) {
+    if (is_recording()) {  // a gradient of a gradient: recorded (see conv_nhwc)
+      gi[0] = from_nhwc_view(max_pool_scatter_op(g, nhwc_view(cast(gy, dt), cf), idx), cf);
+      return;
+    }
     const Tensor dy = to_nhwc(gy.to(dt), cf);
     Tensor dx = Tensor::empty({g.N, g.H, g.W, g.C}, dt);
     dispatch_float(dt, [&](auto t) {
@@ -682,6 +816,10 @@ Tensor avg_pool2d(const Tensor& x, const Pool2DParams& p) {
   });
   y = from_nhwc(y, cf);
   detail::record_unary(x, y, [g, cf, dt = x.dtype()](const Tensor& gy, Grads& gi, const Needs&) {
+    if (is_recording()) {  // a gradient of a gradient: recorded (see conv_nhwc)
+      gi[0] = from_nhwc_view(avg_pool_grad(g, nhwc_view(cast(gy, dt), cf)), cf);
+      return;
+    }
     const Tensor dy = to_nhwc(gy.to(dt), cf);
     Tensor dx = Tensor::empty({g.N, g.H, g.W, g.C}, dt);
     dispatch_float(dt, [&](auto t) {
