@@ -312,11 +312,10 @@ TEST(SecondOrder, FullHessianOfAQuadraticFormThroughMatmul) {
     grad = inner.gradient(matmul(x, matmul(a, x)), {x})[0];
   }
   const auto av = a.to_vector<double>();
-  for (std::int64_t i = 0; i < 3; ++i) {
-    const auto row = outer.gradient(select(grad, 0, i), {x})[0].to_vector<double>();
-    for (std::int64_t j = 0; j < 3; ++j)
-      EXPECT_EQ(row[static_cast<std::size_t>(j)], av[static_cast<std::size_t>(i * 3 + j)] + av[static_cast<std::size_t>(j * 3 + i)])
-          << "H(" << i << ", " << j << ")";
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto row = outer.gradient(select(grad, 0, static_cast<std::int64_t>(i)), {x})[0].to_vector<double>();
+    for (std::size_t j = 0; j < 3; ++j)
+      EXPECT_EQ(row[j], av[i * 3 + j] + av[j * 3 + i]) << "H(" << i << ", " << j << ")";
   }
 }
 
