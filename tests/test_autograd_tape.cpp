@@ -216,6 +216,51 @@ TEST(Tape, GradientsAccumulateOverReuse) {
   EXPECT_EQ(tape.gradient(y, {x})[0].item<double>(), 2 * 3 + 2 + 1);
 }
 
+TEST(Tape, GradientsAccumulateInPlace) {
+  // x used `uses` times through sum (whose backward is a broadcast view, no
+  // allocation): its gradient is summed into one buffer, so what gradient()
+  // allocates does not grow with the number of uses.
+  auto allocations_for = [](int uses) {
+    Tensor x = uniform({1000}, -1, 1, 3, DType::float64);
+    GradientTape tape;
+    tape.watch(x);
+    Tensor y = sum(x);
+    for (int i = 1; i < uses; ++i) y = y + sum(x);
+    const auto before = allocator_stats().allocations;
+    Tensor g = tape.gradient(y, {x})[0];
+    const auto n = allocator_stats().allocations - before;
+    EXPECT_EQ(g.to_vector<double>(), std::vector<double>(1000, static_cast<double>(uses)));
+    return n;
+  };
+  const auto few = allocations_for(3), many = allocations_for(20);
+  EXPECT_EQ(many, few) << "gradient() allocated " << few << " times for 3 uses, " << many << " for 20";
+}
+
+TEST(Tape, RealOpsReleaseSavedTensorsDuringTheSweep) {
+  // exp, tanh and sigmoid each keep their 800 KB output for backward. The
+  // node recorded first runs last: by then those outputs must be gone.
+  constexpr std::int64_t n = 100000;
+  const std::int64_t bytes = n * static_cast<std::int64_t>(sizeof(double));
+  Tensor x = uniform({n}, -1, 1, 4, DType::float64);
+  std::int64_t in_use_at_first = -1, in_use_before = -1;
+  GradientTape tape;
+  tape.watch(x);
+  Tensor a = core::mul(x, 1.0);
+  detail::record({&x}, a, [&](const Tensor& g, detail::Grads& gi, const detail::Needs&) {
+    in_use_at_first = allocator_stats().bytes_in_use;
+    gi[0] = g;
+  });
+  Tensor y = sum(sigmoid(tanh(exp(a))));
+  a = Tensor();
+  in_use_before = allocator_stats().bytes_in_use;
+  Tensor g = tape.gradient(y, {x})[0];
+  ASSERT_GE(in_use_at_first, 0);
+  // Before the sweep: x, a (held by exp's node) and the three saved outputs.
+  // At the first node: x, the gradient flowing into it, little else.
+  EXPECT_LE(in_use_at_first, in_use_before - 2 * bytes)
+      << "before the sweep " << in_use_before << " bytes, at the first node " << in_use_at_first;
+}
+
 TEST(SecondOrder, CubicThroughElementwiseOps) {
   Tensor x = d({3.0, -2.0});
   GradientTape outer;
